@@ -1,0 +1,93 @@
+/** Environment -> typed configuration. The only module that reads process.env. */
+import path from 'node:path';
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z
+  .object({
+    DB_TYPE: z.enum(['duckdb', 'postgres']).default('duckdb'),
+    DB_PATH: z.string().min(1).default('./data/exposures.duckdb'),
+    DATABASE_URL: z.string().url().optional(),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    AUTH_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    AUTH_JWKS_FILE: z.string().min(1).optional(),
+    DEMO_MODE: z.enum(['true', 'false', '1', '0']).default('false'),
+    INGEST_CHUNK_SIZE: positiveInt(500),
+    INGEST_MAX_EVENTS: positiveInt(10_000),
+    INGEST_MAX_FUTURE_SKEW_SECONDS: z.coerce.number().int().min(0).default(300),
+    QUARANTINE_MAX_CONTENT_BYTES: positiveInt(10 * 1024 * 1024),
+    UPLOAD_MAX_BYTES: positiveInt(100 * 1024 * 1024),
+    QUERY_TIMEOUT_MS: positiveInt(10_000),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DB_TYPE === 'postgres' && !env.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required when DB_TYPE=postgres' });
+    }
+  });
+
+export type Engine = 'duckdb' | 'postgres';
+
+export interface DatabaseConfig {
+  engine: Engine;
+  /** DuckDB file (':memory:' allowed); ignored on PostgreSQL. */
+  duckdbPath: string;
+  postgresUrl?: string;
+}
+
+export interface IngestConfig {
+  chunkSize: number;
+  maxEventsPerCall: number;
+  maxFutureSkewSeconds: number;
+  quarantineMaxContentBytes: number;
+  uploadMaxBytes: number;
+}
+
+export interface Config {
+  database: DatabaseConfig;
+  host: string;
+  port: number;
+  auth: { jwtSecret?: string; jwksFile?: string; demoMode: boolean };
+  ingest: IngestConfig;
+  queryTimeoutMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; a bad value throws a ConfigError naming the variable and what it allows. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    database: {
+      engine: e.DB_TYPE,
+      duckdbPath: e.DB_PATH === ':memory:' ? e.DB_PATH : path.resolve(e.DB_PATH),
+      ...(e.DATABASE_URL ? { postgresUrl: e.DATABASE_URL } : {}),
+    },
+    host: e.HOST,
+    port: e.PORT,
+    auth: {
+      ...(e.AUTH_JWT_SECRET ? { jwtSecret: e.AUTH_JWT_SECRET } : {}),
+      ...(e.AUTH_JWKS_FILE ? { jwksFile: e.AUTH_JWKS_FILE } : {}),
+      demoMode: e.DEMO_MODE === 'true' || e.DEMO_MODE === '1',
+    },
+    ingest: {
+      chunkSize: e.INGEST_CHUNK_SIZE,
+      maxEventsPerCall: e.INGEST_MAX_EVENTS,
+      maxFutureSkewSeconds: e.INGEST_MAX_FUTURE_SKEW_SECONDS,
+      quarantineMaxContentBytes: e.QUARANTINE_MAX_CONTENT_BYTES,
+      uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    },
+    queryTimeoutMs: e.QUERY_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
