@@ -14,7 +14,11 @@ export interface WriteTransaction {
   readonly engine: Engine;
   readonly db: Transaction<Database>;
   /** Appends rows to a temp table through the engine's bulk path (DuckDB appender / PostgreSQL unnest). */
-  bulkInsert(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[]): Promise<void>;
+  bulkInsert(
+    table: string,
+    columns: readonly BulkColumn[],
+    rows: readonly (readonly unknown[])[],
+  ): Promise<void>;
 }
 
 export type BulkColumnType = 'text' | 'timestamptz' | 'integer' | 'double' | 'json' | 'boolean';
@@ -213,8 +217,9 @@ async function openPostgres(url: string): Promise<Store> {
           db: trx,
           // One parameter per column: unnest() turns the arrays back into rows server-side.
           bulkInsert: async (table, columns, rows) => {
-            const arrays = columns.map((column, i) =>
-              sql`${rows.map((row) => row[i] ?? null)}::${sql.raw(POSTGRES_ARRAY_TYPES[column.type])}`,
+            const arrays = columns.map(
+              (column, i) =>
+                sql`${rows.map((row) => row[i] ?? null)}::${sql.raw(POSTGRES_ARRAY_TYPES[column.type])}`,
             );
             await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c.name)))})
               select * from unnest(${sql.join(arrays)})`.execute(trx);

@@ -53,11 +53,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     primary key (tenant_id, event_id),
     unique (tenant_id, office_id, dedupe_key)
   )`.execute(db);
-  await sql`create index if not exists exposure_events_office_time on exposure_events (tenant_id, office_id, timestamp)`.execute(db);
-  await sql`create index if not exists exposure_events_asset_time on exposure_events (tenant_id, asset_id, timestamp)`.execute(db);
-  await sql`create index if not exists exposure_events_exposure_time on exposure_events (tenant_id, office_id, exposure_id, timestamp)`.execute(db);
-  await sql`create index if not exists exposure_events_class_status on exposure_events (tenant_id, exposure_class, status)`.execute(db);
-  await sql`create index if not exists exposure_events_scan_run on exposure_events (tenant_id, scan_run_id)`.execute(db);
+  await sql`create index if not exists exposure_events_office_time on exposure_events (tenant_id, office_id, timestamp)`.execute(
+    db,
+  );
+  await sql`create index if not exists exposure_events_asset_time on exposure_events (tenant_id, asset_id, timestamp)`.execute(
+    db,
+  );
+  await sql`create index if not exists exposure_events_exposure_time on exposure_events (tenant_id, office_id, exposure_id, timestamp)`.execute(
+    db,
+  );
+  await sql`create index if not exists exposure_events_class_status on exposure_events (tenant_id, exposure_class, status)`.execute(
+    db,
+  );
+  await sql`create index if not exists exposure_events_scan_run on exposure_events (tenant_id, scan_run_id)`.execute(
+    db,
+  );
 
   await sql`create table if not exists exposures_current (
     tenant_id ${t.key} not null,
@@ -69,10 +79,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     last_event_id ${t.key} not null,
     primary key (tenant_id, office_id, exposure_id)
   )`.execute(db);
-  await sql`create index if not exists exposures_current_office_class on exposures_current (tenant_id, office_id, exposure_class)`.execute(db);
-  await sql`create index if not exists exposures_current_status_severity on exposures_current (tenant_id, status, severity)`.execute(db);
-  await sql`create index if not exists exposures_current_asset on exposures_current (tenant_id, asset_id)`.execute(db);
-  await sql`create index if not exists exposures_current_last_seen on exposures_current (tenant_id, last_seen)`.execute(db);
+  await sql`create index if not exists exposures_current_office_class on exposures_current (tenant_id, office_id, exposure_class)`.execute(
+    db,
+  );
+  await sql`create index if not exists exposures_current_status_severity on exposures_current (tenant_id, status, severity)`.execute(
+    db,
+  );
+  await sql`create index if not exists exposures_current_asset on exposures_current (tenant_id, asset_id)`.execute(
+    db,
+  );
+  await sql`create index if not exists exposures_current_last_seen on exposures_current (tenant_id, last_seen)`.execute(
+    db,
+  );
 
   await sql`create table if not exists quarantined_files (
     tenant_id ${t.key} not null,
@@ -94,7 +112,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     resolved_at timestamptz,
     primary key (tenant_id, id)
   )`.execute(db);
-  await sql`create index if not exists quarantined_files_time on quarantined_files (tenant_id, quarantined_at)`.execute(db);
+  await sql`create index if not exists quarantined_files_time on quarantined_files (tenant_id, quarantined_at)`.execute(
+    db,
+  );
 
   await sql`create table if not exists offices (
     tenant_id ${t.key} not null,

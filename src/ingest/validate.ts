@@ -1,0 +1,209 @@
+/** Validates raw event input: every problem is reported with the event's index, the field and a reason. */
+import { createHash } from 'node:crypto';
+import { SEVERITIES, STATUSES } from '../db/tables.ts';
+import type { ExposureEvent, RejectedEvent } from './event.ts';
+import { canonicalIp } from './ip.ts';
+
+export interface ValidationLimits {
+  /** How far in the future a timestamp may be, for scanner clocks that run ahead. */
+  maxFutureSkewSeconds: number;
+  /** The instant "now" is measured from; tests pin it. */
+  now?: Date;
+}
+
+export const MAX_ID_LENGTH = 256;
+export const MAX_TEXT_LENGTH = 2048;
+export const MAX_JSON_BYTES = 64 * 1024;
+
+const ID_FIELDS = ['eventId', 'officeId', 'exposureId', 'assetId', 'scanRunId', 'dedupeKey'] as const;
+const TEXT_FIELDS = [
+  'exposureClass',
+  'eventAction',
+  'eventKind',
+  'assetHostname',
+  'protocol',
+  'scannerType',
+  'serviceName',
+  'serviceProduct',
+  'serviceVersion',
+  'dispositionStatus',
+  'dispositionReason',
+] as const;
+const REQUIRED_FIELDS = [
+  'timestamp',
+  'officeId',
+  'exposureId',
+  'exposureClass',
+  'status',
+  'severity',
+] as const;
+const KNOWN_FIELDS = new Set<string>([
+  ...ID_FIELDS,
+  ...TEXT_FIELDS,
+  'timestamp',
+  'status',
+  'severity',
+  'assetIp',
+  'dstIp',
+  'riskScore',
+  'confidence',
+  'dstPort',
+  'resource',
+  'rawPayload',
+]);
+
+// An offset is required: a bare local time means different instants on different scanners.
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export interface ValidationResult {
+  /** Valid events with their index in the input. */
+  valid: { index: number; event: ExposureEvent }[];
+  rejected: RejectedEvent[];
+}
+
+/** Validates and normalizes a batch; an event with any problem is left out of `valid`. */
+export function validateEvents(inputs: readonly unknown[], limits: ValidationLimits): ValidationResult {
+  const result: ValidationResult = { valid: [], rejected: [] };
+  const latest = (limits.now ?? new Date()).getTime() + limits.maxFutureSkewSeconds * 1000;
+  inputs.forEach((input, index) => {
+    const problems: RejectedEvent[] = [];
+    const event = validateEvent(input, index, latest, problems);
+    if (event && problems.length === 0) result.valid.push({ index, event });
+    else result.rejected.push(...problems);
+  });
+  return result;
+}
+
+function validateEvent(
+  input: unknown,
+  index: number,
+  latestAllowed: number,
+  problems: RejectedEvent[],
+): ExposureEvent | null {
+  const reject = (field: string | null, code: string, message: string) => {
+    problems.push({ index, field, code, message: field ? `${field}: ${message}` : message });
+    return null;
+  };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return reject(null, 'INVALID_TYPE', 'an event must be a JSON object');
+  }
+  const raw = input as Record<string, unknown>;
+  for (const field of Object.keys(raw)) {
+    if (!KNOWN_FIELDS.has(field)) reject(field, 'UNKNOWN_FIELD', 'is not a field of an exposure event');
+  }
+  for (const field of REQUIRED_FIELDS) {
+    if (raw[field] === undefined || raw[field] === null || raw[field] === '')
+      reject(field, 'REQUIRED', 'is required');
+  }
+
+  const text = (field: string, max: number): string | null => {
+    const value = raw[field];
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'string') return reject(field, 'INVALID_TYPE', 'must be a string');
+    if (value.length === 0) return reject(field, 'INVALID_VALUE', 'must not be empty');
+    if (value.length > max) return reject(field, 'TOO_LONG', `must be at most ${max} characters`);
+    return value;
+  };
+  const number = (field: string, min: number, max: number, integer = false): number | null => {
+    const value = raw[field];
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      return reject(field, 'INVALID_TYPE', 'must be a number');
+    if (integer && !Number.isInteger(value)) return reject(field, 'INVALID_TYPE', 'must be an integer');
+    if (value < min || value > max) return reject(field, 'OUT_OF_RANGE', `must be between ${min} and ${max}`);
+    return value;
+  };
+  const enumValue = <T extends string>(field: string, allowed: readonly T[]): T | null => {
+    const value = raw[field];
+    if (value === undefined || value === null || value === '') return null;
+    const upper = typeof value === 'string' ? value.toUpperCase() : undefined;
+    const match = allowed.find((candidate) => candidate === upper);
+    return match ?? reject(field, 'INVALID_VALUE', `must be one of ${allowed.join(', ')}`);
+  };
+  const ip = (field: string): string | null => {
+    const value = text(field, 64);
+    if (value === null) return null;
+    return (
+      canonicalIp(value) ??
+      reject(field, 'INVALID_IP', 'must be an IPv4 or IPv6 address without prefix or leading zeros')
+    );
+  };
+  const json = (field: string): unknown => {
+    const value = raw[field];
+    if (value === undefined || value === null) return null;
+    const size = Buffer.byteLength(JSON.stringify(value));
+    if (size > MAX_JSON_BYTES)
+      return reject(field, 'TOO_LARGE', `must serialize to at most ${MAX_JSON_BYTES} bytes`);
+    return value;
+  };
+  const timestamp = (): string | null => {
+    const value = raw.timestamp;
+    if (value === undefined || value === null || value === '') return null;
+    if (typeof value !== 'string' || !TIMESTAMP.test(value)) {
+      return reject(
+        'timestamp',
+        'INVALID_TIMESTAMP',
+        'must be ISO-8601 with an offset, e.g. 2026-01-31T12:00:00Z',
+      );
+    }
+    const millis = Date.parse(value);
+    if (Number.isNaN(millis)) return reject('timestamp', 'INVALID_TIMESTAMP', 'is not a valid date and time');
+    if (millis > latestAllowed) {
+      return reject('timestamp', 'FUTURE_TIMESTAMP', 'is further in the future than the allowed clock skew');
+    }
+    // Millisecond precision: both engines and JavaScript agree on it exactly.
+    return new Date(millis).toISOString();
+  };
+
+  const event = {
+    timestamp: timestamp(),
+    officeId: text('officeId', MAX_ID_LENGTH),
+    exposureId: text('exposureId', MAX_ID_LENGTH),
+    exposureClass: text('exposureClass', MAX_TEXT_LENGTH),
+    status: enumValue('status', STATUSES),
+    severity: enumValue('severity', SEVERITIES),
+    eventAction: text('eventAction', MAX_TEXT_LENGTH),
+    eventKind: text('eventKind', MAX_TEXT_LENGTH),
+    assetId: text('assetId', MAX_ID_LENGTH),
+    assetHostname: text('assetHostname', MAX_TEXT_LENGTH),
+    assetIp: ip('assetIp'),
+    riskScore: number('riskScore', 0, 100),
+    confidence: number('confidence', 0, 1),
+    dstIp: ip('dstIp'),
+    dstPort: number('dstPort', 0, 65535, true),
+    protocol: text('protocol', MAX_TEXT_LENGTH),
+    scanRunId: text('scanRunId', MAX_ID_LENGTH),
+    scannerType: text('scannerType', MAX_TEXT_LENGTH),
+    dedupeKey: text('dedupeKey', MAX_ID_LENGTH),
+    serviceName: text('serviceName', MAX_TEXT_LENGTH),
+    serviceProduct: text('serviceProduct', MAX_TEXT_LENGTH),
+    serviceVersion: text('serviceVersion', MAX_TEXT_LENGTH),
+    resource: json('resource'),
+    dispositionStatus: text('dispositionStatus', MAX_TEXT_LENGTH),
+    dispositionReason: text('dispositionReason', MAX_TEXT_LENGTH),
+    rawPayload: json('rawPayload'),
+  };
+  const eventId = text('eventId', MAX_ID_LENGTH);
+  if (problems.length > 0) return null;
+  const { timestamp: ts, officeId, exposureId, exposureClass, status, severity } = event;
+  if (!ts || !officeId || !exposureId || !exposureClass || !status || !severity) return null;
+  const complete = { ...event, timestamp: ts, officeId, exposureId, exposureClass, status, severity };
+  return { eventId: eventId ?? deriveEventId(complete), ...complete };
+}
+
+/** A stable id from the event's content, so a resent event without an id is still a duplicate. */
+export function deriveEventId(event: Omit<ExposureEvent, 'eventId'>): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(event)).digest('hex')}`;
+}
+
+/** JSON with object keys sorted at every level, so equal content gives equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'utc', include: ['test/**/*.test.ts'], env: { TZ: 'UTC' } } },
+      // The storage suite again in a zone far from UTC: timestamps must not shift with the process zone.
+      { extends: true, test: { name: 'tokyo', include: ['test/storage/**/*.test.ts'], env: { TZ: 'Asia/Tokyo' } } },
+    ],
+  },
+});
