@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Node loads graphql 16 as CommonJS (it has no exports map); Vite would pick its .mjs build and give
+  // the process two copies of graphql. Resolve it the way Node does.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -8,7 +11,10 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'utc', include: ['test/**/*.test.ts'], env: { TZ: 'UTC' } } },
       // The storage suite again in a zone far from UTC: timestamps must not shift with the process zone.
-      { extends: true, test: { name: 'tokyo', include: ['test/storage/**/*.test.ts'], env: { TZ: 'Asia/Tokyo' } } },
+      {
+        extends: true,
+        test: { name: 'tokyo', include: ['test/storage/**/*.test.ts'], env: { TZ: 'Asia/Tokyo' } },
+      },
     ],
   },
 });

@@ -34,10 +34,18 @@ const commands: Record<string, Command> = {
       async (store) => {
         if (action === 'up') {
           const { results = [] } = await migrateToLatest(store);
-          console.log(results.length ? results.map((r) => `applied ${r.migrationName}`).join('\n') : 'already up to date');
+          console.log(
+            results.length
+              ? results.map((r) => `applied ${r.migrationName}`).join('\n')
+              : 'already up to date',
+          );
         } else if (action === 'down') {
           const { results = [] } = await migrateDown(store);
-          console.log(results.length ? results.map((r) => `reverted ${r.migrationName}`).join('\n') : 'nothing to revert');
+          console.log(
+            results.length
+              ? results.map((r) => `reverted ${r.migrationName}`).join('\n')
+              : 'nothing to revert',
+          );
         } else if (action === 'status') {
           for (const m of await migrationStatus(store)) {
             console.log(`${m.executedAt ? `applied ${m.executedAt.toISOString()}` : 'pending'}  ${m.name}`);

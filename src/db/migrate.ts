@@ -1,8 +1,8 @@
 /** Kysely's Migrator over the dated migration files; run before anything else at start. */
 import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { Store } from './database.ts';
-import type { Database } from './tables.ts';
 import * as core from './migrations/2026-11-22T00-00-core.ts';
+import type { Database } from './tables.ts';
 
 const migrations = { '2026-11-22T00-00-core': core };
 

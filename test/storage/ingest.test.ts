@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest, IngestRejectedError } from '../../src/ingest/ingest.ts';
+import { IngestRejectedError, ingest } from '../../src/ingest/ingest.ts';
 import type { Scope } from '../../src/scope.ts';
 import { ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
 import { eventInput } from '../helpers/events.ts';
@@ -13,9 +13,20 @@ for (const engine of ENGINES) {
     // Each test writes to a tenant of its own, so tests share one database without seeing each other.
     const newScope = (): Scope => ({ tenantId: `tenant-${++tenant}`, officeIds: 'all' });
     const current = (scope: Scope) =>
-      t.store.db.selectFrom('exposures_current').selectAll().where('tenant_id', '=', scope.tenantId).orderBy('exposure_id').execute();
+      t.store.db
+        .selectFrom('exposures_current')
+        .selectAll()
+        .where('tenant_id', '=', scope.tenantId)
+        .orderBy('exposure_id')
+        .execute();
     const eventCount = async (scope: Scope) =>
-      (await t.store.db.selectFrom('exposure_events').select('event_id').where('tenant_id', '=', scope.tenantId).execute()).length;
+      (
+        await t.store.db
+          .selectFrom('exposure_events')
+          .select('event_id')
+          .where('tenant_id', '=', scope.tenantId)
+          .execute()
+      ).length;
 
     beforeAll(async () => {
       t = await openTestStore(engine);
@@ -27,13 +38,22 @@ for (const engine of ENGINES) {
       const first = await ingest({ store: t.store, config }, scope, {
         events: [eventInput({ exposureId: 'a' }), eventInput({ exposureId: 'b' })],
       });
-      expect(first).toMatchObject({ eventsInserted: 2, eventsDuplicate: 0, exposuresInserted: 2, exposuresUpdated: 0, totalProcessed: 2, rejected: [] });
+      expect(first).toMatchObject({
+        eventsInserted: 2,
+        eventsDuplicate: 0,
+        exposuresInserted: 2,
+        exposuresUpdated: 0,
+        totalProcessed: 2,
+        rejected: [],
+      });
       const second = await ingest({ store: t.store, config }, scope, {
         events: [eventInput({ exposureId: 'a', timestamp: '2026-01-11T10:00:00Z', status: 'CLOSED' })],
       });
       expect(second).toMatchObject({ eventsInserted: 1, exposuresInserted: 0, exposuresUpdated: 1 });
       const rows = await current(scope);
-      expect(rows.map((r) => [r.exposure_id, r.status, r.first_seen.toISOString(), r.last_seen.toISOString()])).toEqual([
+      expect(
+        rows.map((r) => [r.exposure_id, r.status, r.first_seen.toISOString(), r.last_seen.toISOString()]),
+      ).toEqual([
         ['a', 'CLOSED', '2026-01-10T10:00:00.000Z', '2026-01-11T10:00:00.000Z'],
         ['b', 'OPEN', '2026-01-10T10:00:00.000Z', '2026-01-10T10:00:00.000Z'],
       ]);
@@ -55,8 +75,12 @@ for (const engine of ENGINES) {
     it('recomputes a key from the log when an event arrives late', async () => {
       const scope = newScope();
       const deps = { store: t.store, config };
-      await ingest(deps, scope, { events: [eventInput({ timestamp: '2026-01-20T00:00:00Z', status: 'CLOSED', serviceName: null })] });
-      await ingest(deps, scope, { events: [eventInput({ timestamp: '2026-01-10T00:00:00Z', status: 'OPEN', serviceName: 'rdp' })] });
+      await ingest(deps, scope, {
+        events: [eventInput({ timestamp: '2026-01-20T00:00:00Z', status: 'CLOSED', serviceName: null })],
+      });
+      await ingest(deps, scope, {
+        events: [eventInput({ timestamp: '2026-01-10T00:00:00Z', status: 'OPEN', serviceName: 'rdp' })],
+      });
       const [row] = await current(scope);
       // The late OPEN must not overwrite the newer CLOSED, but its service name fills the gap.
       expect(row).toMatchObject({ status: 'CLOSED', service_name: 'rdp' });
@@ -68,13 +92,23 @@ for (const engine of ENGINES) {
       const scope = newScope();
       const deps = { store: t.store, config };
       const a = eventInput({ eventId: 'same', exposureId: 'x' });
-      const b = eventInput({ eventId: 'other', dedupeKey: 'd1', exposureId: 'x', timestamp: '2026-01-11T00:00:00Z' });
+      const b = eventInput({
+        eventId: 'other',
+        dedupeKey: 'd1',
+        exposureId: 'x',
+        timestamp: '2026-01-11T00:00:00Z',
+      });
       const result = await ingest(deps, scope, { events: [a, a, b] });
       expect(result).toMatchObject({ eventsInserted: 2, eventsDuplicate: 1, totalProcessed: 3 });
       const again = await ingest(deps, scope, {
         events: [a, eventInput({ eventId: 'third', dedupeKey: 'd1', exposureId: 'x' })],
       });
-      expect(again).toMatchObject({ eventsInserted: 0, eventsDuplicate: 2, exposuresInserted: 0, exposuresUpdated: 0 });
+      expect(again).toMatchObject({
+        eventsInserted: 0,
+        eventsDuplicate: 2,
+        exposuresInserted: 0,
+        exposuresUpdated: 0,
+      });
       expect(await eventCount(scope)).toBe(2);
     });
 
@@ -117,7 +151,9 @@ for (const engine of ENGINES) {
         skipInvalid: true,
       });
       expect(result.eventsInserted).toBe(1);
-      expect(result.rejected).toEqual([expect.objectContaining({ index: 1, field: 'dstPort', code: 'OUT_OF_RANGE' })]);
+      expect(result.rejected).toEqual([
+        expect.objectContaining({ index: 1, field: 'dstPort', code: 'OUT_OF_RANGE' }),
+      ]);
     });
 
     it('returns the first result for a repeated idempotency key and refuses it for other events', async () => {
@@ -127,7 +163,10 @@ for (const engine of ENGINES) {
       const first = await ingest(deps, scope, { events, idempotencyKey: 'batch-1' });
       const second = await ingest(deps, scope, { events, idempotencyKey: 'batch-1' });
       expect(second).toEqual({ ...first, replayed: true });
-      const other = ingest(deps, scope, { events: [eventInput({ exposureId: 'k2' })], idempotencyKey: 'batch-1' });
+      const other = ingest(deps, scope, {
+        events: [eventInput({ exposureId: 'k2' })],
+        idempotencyKey: 'batch-1',
+      });
       await expect(other).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
       expect(await eventCount(scope)).toBe(1);
     });
@@ -137,15 +176,21 @@ for (const engine of ENGINES) {
       const error = await ingest({ store: t.store, config }, scope, {
         events: [eventInput(), eventInput({ officeId: 'paris' })],
       }).catch((e: unknown) => e);
-      expect((error as IngestRejectedError).rejected).toEqual([expect.objectContaining({ index: 1, field: 'officeId', code: 'OFFICE_NOT_ALLOWED' })]);
+      expect((error as IngestRejectedError).rejected).toEqual([
+        expect.objectContaining({ index: 1, field: 'officeId', code: 'OFFICE_NOT_ALLOWED' }),
+      ]);
       expect(await eventCount(scope)).toBe(0);
     });
 
     it('keeps tenants apart even with the same office and exposure ids', async () => {
       const one = newScope();
       const two = newScope();
-      await ingest({ store: t.store, config }, one, { events: [eventInput({ eventId: 'shared', severity: 'LOW' })] });
-      const result = await ingest({ store: t.store, config }, two, { events: [eventInput({ eventId: 'shared', severity: 'CRITICAL' })] });
+      await ingest({ store: t.store, config }, one, {
+        events: [eventInput({ eventId: 'shared', severity: 'LOW' })],
+      });
+      const result = await ingest({ store: t.store, config }, two, {
+        events: [eventInput({ eventId: 'shared', severity: 'CRITICAL' })],
+      });
       expect(result.eventsInserted).toBe(1);
       expect((await current(one))[0]?.severity).toBe('LOW');
       expect((await current(two))[0]?.severity).toBe('CRITICAL');

@@ -1,0 +1,24 @@
+/** Who is calling: a tenant, the offices they may see, and what they may do. */
+import type { Scope } from '../scope.ts';
+
+export const ROLES = ['viewer', 'ingestor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Principal {
+  /** Token subject or API key id, for logs. */
+  subject: string;
+  kind: 'jwt' | 'api-key';
+  tenantId: string;
+  officeIds: 'all' | readonly string[];
+  roles: readonly Role[];
+}
+
+export function scopeOf(principal: Principal): Scope {
+  return { tenantId: principal.tenantId, officeIds: principal.officeIds };
+}
+
+/** viewer: queries and subscriptions; ingestor: ingest mutations; admin: everything. */
+export function authScopesOf(principal: Principal) {
+  const has = (role: Role) => principal.roles.includes(role) || principal.roles.includes('admin');
+  return { viewer: has('viewer'), ingestor: has('ingestor'), admin: has('admin') };
+}

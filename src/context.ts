@@ -1,0 +1,24 @@
+/** Per-request context: who is calling, what they may see, and the store. */
+import type { Principal } from './auth/principal.ts';
+import { scopeOf } from './auth/principal.ts';
+import type { Config } from './config.ts';
+import type { Store } from './db/database.ts';
+import type { ChangeFeed } from './ingest/changes.ts';
+import type { Scope } from './scope.ts';
+
+/** What lives as long as the server. */
+export interface GatewayServices {
+  config: Config;
+  store: Store;
+  changes: ChangeFeed;
+}
+
+export interface GatewayContext extends GatewayServices {
+  principal: Principal;
+  /** Every repository call takes this: the tenant and offices of the caller. */
+  scope: Scope;
+}
+
+export function createContext(services: GatewayServices, principal: Principal): GatewayContext {
+  return { ...services, principal, scope: scopeOf(principal) };
+}

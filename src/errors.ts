@@ -1,0 +1,27 @@
+/** Errors made for clients: they carry extensions.code; every other error is masked. */
+import { createGraphQLError } from 'graphql-yoga';
+
+export type ClientErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'INVALID_CURSOR'
+  | 'TOO_MANY_BUCKETS'
+  | 'INVALID_EVENTS'
+  | 'TOO_MANY_EVENTS'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'NOT_FOUND'
+  | 'FILE_TOO_LARGE';
+
+const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
+
+export function clientError(
+  code: ClientErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+) {
+  const status = HTTP_STATUS[code];
+  return createGraphQLError(message, {
+    extensions: { code, ...extensions, ...(status ? { http: { status } } : {}) },
+  });
+}

@@ -1,0 +1,39 @@
+/** The Pothos builder and its plugins; types live in their own files. */
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { authScopesOf } from '../auth/principal.ts';
+import type { GatewayContext } from '../context.ts';
+import { clientError } from '../errors.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: GatewayContext;
+  AuthScopes: { viewer: boolean; ingestor: boolean; admin: boolean };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    IPAddress: { Input: string; Output: string };
+    File: { Input: File; Output: never };
+  };
+  Connection: { totalCount: number | (() => Promise<number>) };
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
+  scopeAuth: {
+    authScopes: (context) => authScopesOf(context.principal),
+    unauthorizedError: (_parent, context, info) =>
+      clientError(
+        'FORBIDDEN',
+        `the caller's roles (${context.principal.roles.join(', ') || 'none'}) do not allow ${info.parentType.name}.${info.fieldName}`,
+      ),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodesQueryOptions: false,
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+  },
+});

@@ -1,0 +1,13 @@
+/** Imports every type file and builds the schema. */
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './scalars.ts';
+import './enums.ts';
+import './office.ts';
+
+builder.queryType({
+  description: "Reads: every field is confined to the caller's tenant and offices.",
+  authScopes: { viewer: true },
+});
+
+export const schema = lexicographicSortSchema(builder.toSchema());
