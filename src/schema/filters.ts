@@ -1,0 +1,77 @@
+/** Filter inputs shared by exposure and event fields, and their translation to repository filters. */
+import type { EventFilter, ExposureFilter } from '../db/repositories/filters.ts';
+import { clientError } from '../errors.ts';
+import { cidrKeyRange } from '../ingest/ip.ts';
+import { builder } from './builder.ts';
+import { ExposureStatus, Severity } from './enums.ts';
+
+export const ExposureFilterInput = builder.inputType('ExposureFilter', {
+  description:
+    'Conditions on the current state of exposures, all of which must hold. A list matches any of its values; an empty list matches nothing. Time ranges include "From" and exclude "To".',
+  fields: (t) => ({
+    officeIds: t.idList({ description: 'Only these offices (always within the offices of the token).' }),
+    exposureIds: t.stringList(),
+    exposureClasses: t.stringList({ description: 'e.g. open_port, weak_tls, expired_certificate.' }),
+    statuses: t.field({ type: [ExposureStatus] }),
+    severities: t.field({ type: [Severity] }),
+    minSeverity: t.field({ type: Severity, description: 'This severity or a higher one.' }),
+    assetIds: t.stringList(),
+    protocols: t.stringList(),
+    dstPorts: t.intList(),
+    dstIpIn: t.string({
+      description: 'Destination IP inside this CIDR, e.g. "10.0.0.0/8" or "2001:db8::/32".',
+    }),
+    minRiskScore: t.float({
+      description: 'Risk score at least this (0..100); exposures without a score are left out.',
+    }),
+    firstSeenFrom: t.field({ type: 'DateTime' }),
+    firstSeenTo: t.field({ type: 'DateTime' }),
+    lastSeenFrom: t.field({ type: 'DateTime' }),
+    lastSeenTo: t.field({ type: 'DateTime' }),
+    search: t.string({
+      description: 'Case-insensitive substring of exposureId, assetId, assetHostname or dstIp.',
+    }),
+  }),
+});
+
+export const EventFilterInput = builder.inputType('EventFilter', {
+  description:
+    'Conditions on events, all of which must hold. A list matches any of its values; an empty list matches nothing.',
+  fields: (t) => ({
+    officeIds: t.idList(),
+    exposureIds: t.stringList(),
+    assetIds: t.stringList(),
+    exposureClasses: t.stringList(),
+    severities: t.field({ type: [Severity] }),
+    statuses: t.field({ type: [ExposureStatus] }),
+    eventActions: t.stringList(),
+    scanRunIds: t.stringList(),
+    from: t.field({ type: 'DateTime', description: 'Events at or after this instant (inclusive).' }),
+    to: t.field({ type: 'DateTime', description: 'Events before this instant (exclusive).' }),
+  }),
+});
+
+type ExposureFilterArg = typeof ExposureFilterInput.$inferInput;
+type EventFilterArg = typeof EventFilterInput.$inferInput;
+
+/** The repository filter for an ExposureFilter argument; a bad CIDR is the client's error. */
+export function toExposureFilter(input: ExposureFilterArg | null | undefined): ExposureFilter | null {
+  if (!input) return null;
+  const { dstIpIn, ...rest } = input;
+  if (dstIpIn === null || dstIpIn === undefined) return rest;
+  const dstIpRange = cidrKeyRange(dstIpIn);
+  if (!dstIpRange) {
+    throw clientError(
+      'BAD_USER_INPUT',
+      `filter.dstIpIn: "${dstIpIn}" is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32`,
+      {
+        field: 'filter.dstIpIn',
+      },
+    );
+  }
+  return { ...rest, dstIpRange };
+}
+
+export function toEventFilter(input: EventFilterArg | null | undefined): EventFilter | null {
+  return input ?? null;
+}
