@@ -4,6 +4,8 @@ import { builder } from './builder.ts';
 import './scalars.ts';
 import './enums.ts';
 import './office.ts';
+import './exposure.ts';
+import './event.ts';
 
 builder.queryType({
   description: "Reads: every field is confined to the caller's tenant and offices.",

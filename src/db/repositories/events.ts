@@ -1,0 +1,209 @@
+/** The event log, newest first: pages, counts, lookups by id and the latest events of many exposures at once. */
+import { type Kysely, sql } from 'kysely';
+import type { ExposureKey } from '../../ingest/event.ts';
+import type { Scope } from '../../scope.ts';
+import type { Database, ExposureEventRow, ExposureStatus, Severity } from '../tables.ts';
+import { exposureKeyConditions, jsonValue } from './exposures.ts';
+import { type EventFilter, eventConditions } from './filters.ts';
+import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
+
+/** An event of the log as the API shows it. */
+export interface EventRecord {
+  eventId: string;
+  timestamp: Date;
+  officeId: string;
+  exposureId: string;
+  exposureClass: string;
+  status: ExposureStatus;
+  severity: Severity;
+  eventAction: string | null;
+  eventKind: string | null;
+  assetId: string | null;
+  assetHostname: string | null;
+  assetIp: string | null;
+  riskScore: number | null;
+  confidence: number | null;
+  dstIp: string | null;
+  dstPort: number | null;
+  protocol: string | null;
+  serviceName: string | null;
+  serviceProduct: string | null;
+  serviceVersion: string | null;
+  resource: unknown;
+  dispositionStatus: string | null;
+  dispositionReason: string | null;
+  scanRunId: string | null;
+  scannerType: string | null;
+  dedupeKey: string | null;
+  rawPayload: unknown;
+  ingestedAt: Date;
+}
+
+export function toEventRecord(row: ExposureEventRow): EventRecord {
+  return {
+    eventId: row.event_id,
+    timestamp: row.timestamp,
+    officeId: row.office_id,
+    exposureId: row.exposure_id,
+    exposureClass: row.exposure_class,
+    status: row.status,
+    severity: row.severity,
+    eventAction: row.event_action,
+    eventKind: row.event_kind,
+    assetId: row.asset_id,
+    assetHostname: row.asset_hostname,
+    assetIp: row.asset_ip,
+    riskScore: row.risk_score,
+    confidence: row.confidence,
+    dstIp: row.dst_ip,
+    dstPort: row.dst_port,
+    protocol: row.protocol,
+    serviceName: row.service_name,
+    serviceProduct: row.service_product,
+    serviceVersion: row.service_version,
+    resource: jsonValue(row.resource),
+    dispositionStatus: row.disposition_status,
+    dispositionReason: row.disposition_reason,
+    scanRunId: row.scan_run_id,
+    scannerType: row.scanner_type,
+    dedupeKey: row.dedupe_key,
+    rawPayload: jsonValue(row.raw_payload),
+    ingestedAt: row.ingested_at,
+  };
+}
+
+// Newest first; event_id is unique in a tenant, so the order is total.
+const EVENT_SORT_KEY: SortKey = {
+  columns: [
+    { expression: sql.ref('e.timestamp'), type: 'timestamp' },
+    { expression: sql.ref('e.event_id'), type: 'text' },
+  ],
+  direction: 'desc',
+};
+
+/** The cursor of an event in any event connection. */
+export function eventCursor(event: EventRecord): string {
+  return encodeCursor([event.timestamp, event.eventId]);
+}
+
+/** One page of events in the scope that match the filter, newest first; throws the pagination errors on bad args. */
+export async function findEvents(
+  db: Kysely<Database>,
+  scope: Scope,
+  filter: EventFilter | null,
+  page: PageArgs,
+): Promise<Page<EventRecord>> {
+  const plan = planPage(EVENT_SORT_KEY, page);
+  const rows = await db
+    .selectFrom('exposure_events as e')
+    .selectAll('e')
+    .where((eb) => eb.and([eventConditions(eb, scope, filter, 'e'), ...plan.conditions]))
+    .orderBy(plan.order)
+    .limit(plan.limit)
+    .execute();
+  return pageOf(plan, rows.map(toEventRecord), page);
+}
+
+/** How many events in the scope match the filter. */
+export async function countEvents(
+  db: Kysely<Database>,
+  scope: Scope,
+  filter: EventFilter | null,
+): Promise<number> {
+  const row = await db
+    .selectFrom('exposure_events as e')
+    .select(sql<number>`cast(count(*) as integer)`.as('total'))
+    .where((eb) => eventConditions(eb, scope, filter, 'e'))
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+/** The events with these ids that the scope may see, in no particular order. */
+export async function findEventsByIds(
+  db: Kysely<Database>,
+  scope: Scope,
+  eventIds: readonly string[],
+): Promise<EventRecord[]> {
+  if (eventIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('exposure_events as e')
+    .selectAll('e')
+    .where((eb) => eb.and([eventConditions(eb, scope, null, 'e'), eb('e.event_id', 'in', eventIds)]))
+    .execute();
+  return rows.map(toEventRecord);
+}
+
+/** Events of one exposure: a time window and forward paging (newest first). */
+export interface ExposureEventsArgs {
+  from?: Date | null;
+  to?: Date | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+const keyOf = (officeId: string, exposureId: string) => JSON.stringify([officeId, exposureId]);
+
+/**
+ * A page of events for each exposure, in the order of `keys`, with one query for all of them: the rows are
+ * numbered per exposure and cut at the page size.
+ */
+export async function findEventsOfExposures(
+  db: Kysely<Database>,
+  scope: Scope,
+  keys: readonly ExposureKey[],
+  args: ExposureEventsArgs,
+): Promise<Page<EventRecord>[]> {
+  const page: PageArgs = { first: args.first, after: args.after };
+  const plan = planPage(EVENT_SORT_KEY, page);
+  const byExposure = new Map<string, EventRecord[]>(keys.map((k) => [keyOf(k.officeId, k.exposureId), []]));
+  if (keys.length > 0) {
+    const numbered = db
+      .selectFrom('exposure_events as e')
+      .selectAll('e')
+      .select(
+        sql<number>`cast(row_number() over (partition by e.office_id, e.exposure_id order by ${plan.order}) as integer)`.as(
+          'position',
+        ),
+      )
+      .where((eb) =>
+        eb.and([
+          eventConditions(eb, scope, { from: args.from, to: args.to }, 'e'),
+          exposureKeyConditions(eb, keys, 'e'),
+          ...plan.conditions,
+        ]),
+      );
+    const rows = await db
+      .selectFrom(numbered.as('n'))
+      .selectAll('n')
+      .where('n.position', '<=', plan.limit)
+      .orderBy('n.position')
+      .execute();
+    for (const { position: _position, ...row } of rows) {
+      byExposure.get(keyOf(row.office_id, row.exposure_id))?.push(toEventRecord(row));
+    }
+  }
+  return keys.map((k) => pageOf(plan, byExposure.get(keyOf(k.officeId, k.exposureId)) ?? [], page));
+}
+
+/** How many events each exposure has in the time window, in the order of `keys`, in one query. */
+export async function countEventsOfExposures(
+  db: Kysely<Database>,
+  scope: Scope,
+  keys: readonly ExposureKey[],
+  window: Pick<ExposureEventsArgs, 'from' | 'to'>,
+): Promise<number[]> {
+  if (keys.length === 0) return [];
+  const rows = await db
+    .selectFrom('exposure_events as e')
+    .select(['e.office_id', 'e.exposure_id', sql<number>`cast(count(*) as integer)`.as('total')])
+    .where((eb) =>
+      eb.and([
+        eventConditions(eb, scope, { from: window.from, to: window.to }, 'e'),
+        exposureKeyConditions(eb, keys, 'e'),
+      ]),
+    )
+    .groupBy(['e.office_id', 'e.exposure_id'])
+    .execute();
+  const totals = new Map(rows.map((r) => [keyOf(r.office_id, r.exposure_id), Number(r.total)]));
+  return keys.map((k) => totals.get(keyOf(k.officeId, k.exposureId)) ?? 0);
+}

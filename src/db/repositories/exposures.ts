@@ -1,0 +1,212 @@
+/** The current state of exposures: pages, counts and lookups by key, always inside the caller's scope. */
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { ExposureKey } from '../../ingest/event.ts';
+import type { Scope } from '../../scope.ts';
+import {
+  type Database,
+  type ExposureRow,
+  type ExposureStatus,
+  SEVERITIES,
+  type Severity,
+} from '../tables.ts';
+import { type ExposureFilter, exposureConditions } from './filters.ts';
+import {
+  encodeCursor,
+  type Page,
+  type PageArgs,
+  pageOf,
+  planPage,
+  type SortColumn,
+  type SortKey,
+} from './pagination.ts';
+
+/** An exposure as the API shows it. */
+export interface ExposureState {
+  officeId: string;
+  exposureId: string;
+  exposureClass: string;
+  status: ExposureStatus;
+  severity: Severity;
+  riskScore: number | null;
+  confidence: number | null;
+  dstIp: string | null;
+  dstPort: number | null;
+  protocol: string | null;
+  assetId: string | null;
+  assetHostname: string | null;
+  assetIp: string | null;
+  serviceName: string | null;
+  serviceProduct: string | null;
+  serviceVersion: string | null;
+  resource: unknown;
+  dispositionStatus: string | null;
+  dispositionReason: string | null;
+  eventAction: string | null;
+  eventKind: string | null;
+  firstSeen: Date;
+  lastSeen: Date;
+}
+
+/** DuckDB reads JSON columns back as text, PostgreSQL as values. */
+export function jsonValue(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : (value ?? null);
+}
+
+export function toExposureState(row: ExposureRow): ExposureState {
+  return {
+    officeId: row.office_id,
+    exposureId: row.exposure_id,
+    exposureClass: row.exposure_class,
+    status: row.status,
+    severity: row.severity,
+    riskScore: row.risk_score,
+    confidence: row.confidence,
+    dstIp: row.dst_ip,
+    dstPort: row.dst_port,
+    protocol: row.protocol,
+    assetId: row.asset_id,
+    assetHostname: row.asset_hostname,
+    assetIp: row.asset_ip,
+    serviceName: row.service_name,
+    serviceProduct: row.service_product,
+    serviceVersion: row.service_version,
+    resource: jsonValue(row.resource),
+    dispositionStatus: row.disposition_status,
+    dispositionReason: row.disposition_reason,
+    eventAction: row.event_action,
+    eventKind: row.event_kind,
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+  };
+}
+
+export type ExposureOrderField = 'LAST_SEEN' | 'FIRST_SEEN' | 'SEVERITY' | 'RISK_SCORE';
+export interface ExposureOrder {
+  field: ExposureOrderField;
+  direction: 'ASC' | 'DESC';
+}
+export const DEFAULT_EXPOSURE_ORDER: ExposureOrder = { field: 'LAST_SEEN', direction: 'DESC' };
+
+/** A sort column and how to read its value from an exposure for the cursor. */
+interface ExposureSortColumn extends SortColumn {
+  value(exposure: ExposureState): string | number | Date;
+}
+
+const LAST_SEEN: ExposureSortColumn = {
+  expression: sql.ref('c.last_seen'),
+  type: 'timestamp',
+  value: (e) => e.lastSeen,
+};
+const FIRST_SEEN: ExposureSortColumn = {
+  expression: sql.ref('c.first_seen'),
+  type: 'timestamp',
+  value: (e) => e.firstSeen,
+};
+const SEVERITY: ExposureSortColumn = {
+  expression: sql.ref('c.severity_rank'),
+  type: 'number',
+  value: (e) => SEVERITIES.indexOf(e.severity),
+};
+// Scores are 0..100, so -1 puts exposures without one below every scored one.
+const RISK_SCORE: ExposureSortColumn = {
+  expression: sql`coalesce(${sql.ref('c.risk_score')}, -1)`,
+  type: 'number',
+  value: (e) => e.riskScore ?? -1,
+};
+// office_id and exposure_id end every key: the primary key makes the order total.
+const IDENTITY: readonly ExposureSortColumn[] = [
+  { expression: sql.ref('c.office_id'), type: 'text', value: (e) => e.officeId },
+  { expression: sql.ref('c.exposure_id'), type: 'text', value: (e) => e.exposureId },
+];
+
+// Ties in severity or score go to the most recently seen (in the chosen direction).
+const LEADING_COLUMNS: Record<ExposureOrderField, readonly ExposureSortColumn[]> = {
+  LAST_SEEN: [LAST_SEEN],
+  FIRST_SEEN: [FIRST_SEEN],
+  SEVERITY: [SEVERITY, LAST_SEEN],
+  RISK_SCORE: [RISK_SCORE, LAST_SEEN],
+};
+
+interface ExposureSortKey extends SortKey {
+  columns: readonly ExposureSortColumn[];
+}
+
+function sortKeyOf(order: ExposureOrder): ExposureSortKey {
+  return {
+    columns: [...LEADING_COLUMNS[order.field], ...IDENTITY],
+    direction: order.direction === 'ASC' ? 'asc' : 'desc',
+  };
+}
+
+/** The cursor of an exposure in a connection sorted by `order`. */
+export function exposureCursor(order: ExposureOrder, exposure: ExposureState): string {
+  return encodeCursor(sortKeyOf(order).columns.map((column) => column.value(exposure)));
+}
+
+export interface ExposurePageArgs extends PageArgs {
+  order?: ExposureOrder | null;
+}
+
+/** One page of exposures in the scope that match the filter; throws the pagination errors on bad args. */
+export async function findExposures(
+  db: Kysely<Database>,
+  scope: Scope,
+  filter: ExposureFilter | null,
+  page: ExposurePageArgs,
+): Promise<Page<ExposureState>> {
+  const plan = planPage(sortKeyOf(page.order ?? DEFAULT_EXPOSURE_ORDER), page);
+  const rows = await db
+    .selectFrom('exposures_current as c')
+    .selectAll('c')
+    .where((eb) => eb.and([exposureConditions(eb, scope, filter, 'c'), ...plan.conditions]))
+    .orderBy(plan.order)
+    .limit(plan.limit)
+    .execute();
+  return pageOf(plan, rows.map(toExposureState), page);
+}
+
+/** How many exposures in the scope match the filter. */
+export async function countExposures(
+  db: Kysely<Database>,
+  scope: Scope,
+  filter: ExposureFilter | null,
+): Promise<number> {
+  const row = await db
+    .selectFrom('exposures_current as c')
+    .select(sql<number>`cast(count(*) as integer)`.as('total'))
+    .where((eb) => exposureConditions(eb, scope, filter, 'c'))
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+/** (office_id, exposure_id) is one of `keys`, for the table under `alias`. */
+export function exposureKeyConditions(
+  // biome-ignore lint/suspicious/noExplicitAny: applies to any table alias with both columns.
+  eb: ExpressionBuilder<any, any>,
+  keys: readonly ExposureKey[],
+  alias: string,
+) {
+  return eb.or(
+    keys.map((key) =>
+      eb.and([
+        eb(sql.ref(`${alias}.office_id`), '=', key.officeId),
+        eb(sql.ref(`${alias}.exposure_id`), '=', key.exposureId),
+      ]),
+    ),
+  );
+}
+
+/** The exposures with these keys that the scope may see, in no particular order; keys it may not see are left out. */
+export async function findExposuresByKeys(
+  db: Kysely<Database>,
+  scope: Scope,
+  keys: readonly ExposureKey[],
+): Promise<ExposureState[]> {
+  if (keys.length === 0) return [];
+  const rows = await db
+    .selectFrom('exposures_current as c')
+    .selectAll('c')
+    .where((eb) => eb.and([exposureConditions(eb, scope, null, 'c'), exposureKeyConditions(eb, keys, 'c')]))
+    .execute();
+  return rows.map(toExposureState);
+}

@@ -1,0 +1,262 @@
+/** Exposure: the current state of one exposure, its events, and the exposures and exposure queries. */
+import { createContextCache } from '@pothos/core';
+import DataLoader from 'dataloader';
+import type { GatewayContext } from '../context.ts';
+import { countEventsOfExposures, eventCursor, findEventsOfExposures } from '../db/repositories/events.ts';
+import {
+  countExposures,
+  DEFAULT_EXPOSURE_ORDER,
+  type ExposureState,
+  exposureCursor,
+  findExposures,
+  findExposuresByKeys,
+} from '../db/repositories/exposures.ts';
+import { clientError } from '../errors.ts';
+import type { ExposureKey } from '../ingest/event.ts';
+import { builder } from './builder.ts';
+import { ExposureStatus, OrderDirection, Severity } from './enums.ts';
+import { ExposureEventConnection } from './event.ts';
+import { ExposureFilterInput, toExposureFilter } from './filters.ts';
+import { connectionOf, forwardPageArgs, pageArgs, paged } from './node.ts';
+
+/** The loader key of an exposure, which is also the id part of its global id. */
+export function exposureNodeKey(officeId: string, exposureId: string): string {
+  return JSON.stringify([officeId, exposureId]);
+}
+
+function exposureKeyOf(nodeKey: string): ExposureKey {
+  const [officeId, exposureId] = JSON.parse(nodeKey) as [string, string];
+  return { officeId, exposureId };
+}
+
+/** Global ids are opaque to clients, so one that does not decode is their error, not ours. */
+function parseExposureNodeKey(id: string): string {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(id);
+  } catch {
+    parts = null;
+  }
+  const [officeId, exposureId, ...rest] = Array.isArray(parts) ? (parts as unknown[]) : [];
+  if (typeof officeId !== 'string' || typeof exposureId !== 'string' || rest.length > 0) {
+    throw clientError('BAD_USER_INPUT', 'not an Exposure id: use the id field of an Exposure');
+  }
+  return exposureNodeKey(officeId, exposureId);
+}
+
+const keyOfExposure = (exposure: ExposureState) => exposureNodeKey(exposure.officeId, exposure.exposureId);
+
+export const Exposure = builder.loadableNodeRef('Exposure', {
+  id: {
+    description: 'Global id of the exposure, for node(id).',
+    resolve: keyOfExposure,
+    parse: parseExposureNodeKey,
+  },
+  // One query for every exposure a request level asks for; another tenant's keys simply find nothing.
+  load: (keys: string[], context: GatewayContext) =>
+    findExposuresByKeys(context.store.db, context.scope, keys.map(exposureKeyOf)),
+  toKey: keyOfExposure,
+  sort: true,
+  // Exposures read by a page serve later lookups of the same key (an event's exposure) from the cache.
+  cacheResolved: true,
+});
+
+interface EventWindow {
+  from?: Date | null;
+  to?: Date | null;
+}
+
+/** Per request and time window: the event counts of every exposure asked for, in one query. */
+const eventCountLoaders = createContextCache(
+  (_context: GatewayContext) => new Map<string, DataLoader<string, number>>(),
+);
+
+function eventCountLoader(context: GatewayContext, window: EventWindow): DataLoader<string, number> {
+  const loaders = eventCountLoaders(context);
+  const id = JSON.stringify([window.from ?? null, window.to ?? null]);
+  let loader = loaders.get(id);
+  if (!loader) {
+    loader = new DataLoader((keys: readonly string[]) =>
+      countEventsOfExposures(context.store.db, context.scope, keys.map(exposureKeyOf), window),
+    );
+    loaders.set(id, loader);
+  }
+  return loader;
+}
+
+Exposure.implement({
+  description:
+    'The current state of one exposure: the fold of its events, where each optional field comes from the latest event that has it.',
+  fields: (t) => ({
+    officeId: t.exposeID('officeId', {
+      nullable: false,
+      description: 'The office whose scanner reported the exposure.',
+    }),
+    exposureId: t.exposeString('exposureId', {
+      nullable: false,
+      description: 'The id of the exposure, unique in its office.',
+    }),
+    exposureClass: t.exposeString('exposureClass', {
+      nullable: false,
+      description: 'What kind of exposure it is, e.g. open_port, weak_tls, expired_certificate.',
+    }),
+    status: t.expose('status', {
+      nullable: false,
+      type: ExposureStatus,
+      description: 'Status from the latest event.',
+    }),
+    severity: t.expose('severity', {
+      nullable: false,
+      type: Severity,
+      description: 'Severity from the latest event.',
+    }),
+    riskScore: t.exposeFloat('riskScore', { nullable: true, description: 'Risk score, 0..100.' }),
+    confidence: t.exposeFloat('confidence', {
+      nullable: true,
+      description: 'How sure the scanner is, 0..1.',
+    }),
+    dstIp: t.expose('dstIp', { type: 'IPAddress', nullable: true, description: 'Destination IP address.' }),
+    dstPort: t.exposeInt('dstPort', { nullable: true, description: 'Destination port, 0..65535.' }),
+    protocol: t.exposeString('protocol', { nullable: true, description: 'Transport protocol, e.g. tcp.' }),
+    assetId: t.exposeString('assetId', { nullable: true, description: 'The affected asset.' }),
+    assetHostname: t.exposeString('assetHostname', {
+      nullable: true,
+      description: 'Host name of the affected asset.',
+    }),
+    assetIp: t.expose('assetIp', {
+      type: 'IPAddress',
+      nullable: true,
+      description: 'IP address of the affected asset.',
+    }),
+    serviceName: t.exposeString('serviceName', {
+      nullable: true,
+      description: 'Service found listening, e.g. rdp.',
+    }),
+    serviceProduct: t.exposeString('serviceProduct', {
+      nullable: true,
+      description: 'Product behind the service.',
+    }),
+    serviceVersion: t.exposeString('serviceVersion', {
+      nullable: true,
+      description: 'Version of that product.',
+    }),
+    resource: t.expose('resource', {
+      type: 'JSON',
+      nullable: true,
+      description: 'Scanner-specific details of the affected resource.',
+    }),
+    dispositionStatus: t.exposeString('dispositionStatus', {
+      nullable: true,
+      description: 'Triage decision, e.g. accepted_risk.',
+    }),
+    dispositionReason: t.exposeString('dispositionReason', {
+      nullable: true,
+      description: 'Why that decision was made.',
+    }),
+    eventAction: t.exposeString('eventAction', {
+      nullable: true,
+      description: 'Action of the latest event, e.g. detected.',
+    }),
+    eventKind: t.exposeString('eventKind', { nullable: true, description: 'Kind of the latest event.' }),
+    firstSeen: t.expose('firstSeen', {
+      nullable: false,
+      type: 'DateTime',
+      description: 'Timestamp of the earliest event.',
+    }),
+    lastSeen: t.expose('lastSeen', {
+      nullable: false,
+      type: 'DateTime',
+      description: 'Timestamp of the latest event.',
+    }),
+    events: t.loadable({
+      type: ExposureEventConnection,
+      nullable: false,
+      description: 'The events of this exposure, newest first.',
+      // Every exposure at one path of the query shares these arguments: one query loads all their pages.
+      byPath: true,
+      args: {
+        ...forwardPageArgs(t.arg),
+        from: t.arg({ type: 'DateTime', description: 'Events at or after this instant (inclusive).' }),
+        to: t.arg({ type: 'DateTime', description: 'Events before this instant (exclusive).' }),
+      },
+      load: (keys: string[], context: GatewayContext, args) =>
+        paged(async () => {
+          const pages = await findEventsOfExposures(
+            context.store.db,
+            context.scope,
+            keys.map(exposureKeyOf),
+            args,
+          );
+          return pages.map((page, i) =>
+            connectionOf(page, eventCursor, () => eventCountLoader(context, args).load(keys[i]!)),
+          );
+        }),
+      resolve: keyOfExposure,
+    }),
+  }),
+});
+
+export const ExposureConnection = builder.connectionObject(
+  {
+    type: Exposure,
+    name: 'ExposureConnection',
+    description: 'A page of exposures.',
+  },
+  { description: 'An exposure and its cursor.' },
+);
+
+const ExposureOrderField = builder.enumType('ExposureOrderField', {
+  description: 'What exposures are sorted by; ties go to the last seen, then to office and exposure id.',
+  values: {
+    LAST_SEEN: { description: 'When the exposure was last seen.' },
+    FIRST_SEEN: { description: 'When the exposure was first seen.' },
+    SEVERITY: { description: 'Severity in its order, INFO lowest.' },
+    RISK_SCORE: { description: 'Risk score; exposures without one sort below every score.' },
+  } as const,
+});
+
+const ExposureOrder = builder.inputType('ExposureOrder', {
+  description: 'The order of an exposure connection.',
+  fields: (t) => ({
+    field: t.field({ type: ExposureOrderField, required: true, description: 'What to sort by.' }),
+    direction: t.field({ type: OrderDirection, required: true, description: 'ASC or DESC.' }),
+  }),
+});
+
+builder.queryField('exposures', (t) =>
+  t.field({
+    type: ExposureConnection,
+    nullable: false,
+    description: 'Exposures that match the filter, by default the last seen first.',
+    args: {
+      filter: t.arg({ type: ExposureFilterInput }),
+      orderBy: t.arg({ type: ExposureOrder, description: 'Default: LAST_SEEN DESC.' }),
+      ...pageArgs(t.arg),
+    },
+    resolve: (_root, args, context) => {
+      const filter = toExposureFilter(args.filter);
+      const order = args.orderBy ?? DEFAULT_EXPOSURE_ORDER;
+      const { db } = context.store;
+      return paged(async () =>
+        connectionOf(
+          await findExposures(db, context.scope, filter, { ...args, order }),
+          (exposure) => exposureCursor(order, exposure),
+          () => countExposures(db, context.scope, filter),
+        ),
+      );
+    },
+  }),
+);
+
+builder.queryField('exposure', (t) =>
+  t.field({
+    type: Exposure,
+    nullable: true,
+    description: 'One exposure by its key, or null when the caller may not see it or it does not exist.',
+    args: {
+      officeId: t.arg.id({ required: true }),
+      exposureId: t.arg.string({ required: true }),
+    },
+    resolve: (_root, args) => exposureNodeKey(String(args.officeId), args.exposureId),
+  }),
+);

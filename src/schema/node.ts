@@ -1,0 +1,63 @@
+/** Relay plumbing shared by the node types: page arguments, connections from repository pages, paging errors. */
+import type { ArgBuilder } from '@pothos/core';
+import { InvalidCursorError, InvalidPageArgsError, type Page } from '../db/repositories/pagination.ts';
+import { clientError } from '../errors.ts';
+import type { builder } from './builder.ts';
+
+type Types = typeof builder.$inferSchemaTypes;
+
+/** first/after for forward paging. */
+export function forwardPageArgs(arg: ArgBuilder<Types>) {
+  return {
+    first: arg.int({ description: 'Page size when paging forward (default 50, at most 500).' }),
+    after: arg.string({
+      description: 'Return the nodes after this cursor (an endCursor of this connection).',
+    }),
+  };
+}
+
+/** first/after and last/before: Relay paging in both directions. */
+export function pageArgs(arg: ArgBuilder<Types>) {
+  return {
+    ...forwardPageArgs(arg),
+    last: arg.int({ description: 'Page size when paging backward (default 50, at most 500).' }),
+    before: arg.string({
+      description: 'Return the nodes before this cursor (a startCursor of this connection).',
+    }),
+  };
+}
+
+/** The connection for a page: `cursorOf` gives each node's cursor, `totalCount` is counted only when selected. */
+export function connectionOf<Node>(
+  page: Page<Node>,
+  cursorOf: (node: Node) => string,
+  totalCount: () => Promise<number>,
+) {
+  const edges = page.rows.map((node) => ({ cursor: cursorOf(node), node }));
+  let count: Promise<number> | undefined;
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    // Aliases may select totalCount twice: count once.
+    totalCount: () => {
+      count ??= totalCount();
+      return count;
+    },
+  };
+}
+
+/** Runs a paged read; bad cursors and page arguments become client errors with a code. */
+export async function paged<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw clientError('INVALID_CURSOR', error.message);
+    if (error instanceof InvalidPageArgsError) throw clientError('BAD_USER_INPUT', error.message);
+    throw error;
+  }
+}
