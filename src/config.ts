@@ -20,6 +20,7 @@ const schema = z
     QUARANTINE_MAX_CONTENT_BYTES: positiveInt(10 * 1024 * 1024),
     UPLOAD_MAX_BYTES: positiveInt(100 * 1024 * 1024),
     QUERY_TIMEOUT_MS: positiveInt(10_000),
+    TIMELINE_MAX_BUCKETS: positiveInt(1000),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -52,6 +53,8 @@ export interface Config {
   auth: { jwtSecret?: string; jwksFile?: string; demoMode: boolean };
   ingest: IngestConfig;
   queryTimeoutMs: number;
+  /** Most buckets one eventTimeline call may return per group. */
+  timelineMaxBuckets: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     },
     queryTimeoutMs: e.QUERY_TIMEOUT_MS,
+    timelineMaxBuckets: e.TIMELINE_MAX_BUCKETS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -4,6 +4,8 @@ import { builder } from './builder.ts';
 import './scalars.ts';
 import './enums.ts';
 import './office.ts';
+import './timeline.ts';
+import './summary.ts';
 import './exposure.ts';
 import './event.ts';
 
