@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { DateTime, IANAZone } from 'luxon';
 import type { Scope } from '../../scope.ts';
 import type { Store } from '../database.ts';
-import type { ExposureStatus, Severity } from '../tables.ts';
+import type { ExposureRow, ExposureStatus, Severity } from '../tables.ts';
 import { type EventFilter, type ExposureFilter, eventConditions, exposureConditions } from './filters.ts';
 
 export const TIME_BUCKETS = ['FIVE_MINUTES', 'HOUR', 'DAY', 'WEEK', 'MONTH'] as const;
@@ -289,16 +289,16 @@ export async function findExposureGroups(
         : query.orderBy(sql`${sql.ref(`c.${EXPOSURE_GROUP_COLUMN[field]}`)} asc nulls last`);
   }
   const rows = await query.execute();
-  const has = (field: ExposureGroupBy) => fields.includes(field);
   return rows.map((row) => {
-    const r = row as Partial<Record<(typeof EXPOSURE_GROUP_COLUMN)[ExposureGroupBy], unknown>>;
+    // Columns not grouped by are not selected, so they read as undefined here.
+    const values = row as Partial<Pick<ExposureRow, (typeof EXPOSURE_GROUP_COLUMN)[ExposureGroupBy]>>;
     return {
-      officeId: has('OFFICE') ? (r.office_id as string) : null,
-      severity: has('SEVERITY') ? (r.severity as Severity) : null,
-      status: has('STATUS') ? (r.status as ExposureStatus) : null,
-      exposureClass: has('EXPOSURE_CLASS') ? (r.exposure_class as string) : null,
-      protocol: has('PROTOCOL') ? (r.protocol as string | null) : null,
-      dstPort: has('DST_PORT') && r.dst_port !== null ? Number(r.dst_port) : null,
+      officeId: values.office_id ?? null,
+      severity: values.severity ?? null,
+      status: values.status ?? null,
+      exposureClass: values.exposure_class ?? null,
+      protocol: values.protocol ?? null,
+      dstPort: values.dst_port === null || values.dst_port === undefined ? null : Number(values.dst_port),
       count: Number(row.exposures),
       maxRiskScore: row.max_risk_score === null ? null : Number(row.max_risk_score),
     };
