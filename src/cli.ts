@@ -1,9 +1,14 @@
 /** The exposure-gateway command line: the only place that starts a server. */
 import { parseArgs } from 'node:util';
+import { createApiKey, listApiKeys, revokeApiKey } from './auth/api-keys.ts';
+import { ROLES, type Role } from './auth/principal.ts';
+import { signToken } from './auth/tokens.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from './db/migrate.ts';
+import { runDemo, withDemoSecret } from './demo/demo.ts';
 import { rebuildCurrent } from './ingest/writer.ts';
+import { serve } from './server.ts';
 
 const USAGE = `Usage: exposure-gateway <command> [options]
 
@@ -11,6 +16,15 @@ Commands:
   migrate [up|down|status]   apply, revert (one step) or list migrations
   rebuild-current [--tenant ID]
                              recompute exposures_current from the event log
+  serve                      run migrations, then serve /graphql, /health and /ready on HOST:PORT
+  demo [--db FILE] [--seed-only]
+                             sample data for tenant "demo" (default ./data/demo.duckdb), then serve it
+  token --tenant T --roles R[,R] [--offices '*'|a,b] [--expires 1h] [--subject S]
+                             print a JWT signed with AUTH_JWT_SECRET
+  keys create --tenant T --name N --roles R[,R] [--offices '*'|a,b]
+                             create an API key and print it (it is shown only this once)
+  keys list --tenant T       the tenant's API keys (never the keys themselves)
+  keys revoke ID --tenant T  revoke an API key at once
 
 Environment: DB_TYPE (duckdb|postgres), DB_PATH, DATABASE_URL; see README.md.`;
 
@@ -24,6 +38,29 @@ async function withStore<T>(config: Config, work: (store: Store) => Promise<T>, 
   } finally {
     await store.close();
   }
+}
+
+/** "viewer,ingestor" -> roles; anything else is a usage error. */
+function parseRoles(text: string | undefined): Role[] {
+  const roles = (text ?? '').split(',').map((role) => role.trim());
+  const unknown = roles.filter((role) => !(ROLES as readonly string[]).includes(role));
+  if (!text || unknown.length > 0) {
+    throw new UsageError(`--roles must list ${ROLES.join(', ')} separated by commas, got "${text ?? ''}"`);
+  }
+  return roles as Role[];
+}
+
+/** "*" -> every office of the tenant; "a,b" -> those offices. */
+function parseOffices(text = '*'): string[] {
+  const offices = text.split(',').map((office) => office.trim());
+  if (offices.some((office) => office === ''))
+    throw new UsageError(`--offices: empty office id in "${text}"`);
+  return offices.includes('*') ? ['*'] : offices;
+}
+
+function required(value: string | undefined, option: string): string {
+  if (!value) throw new UsageError(`${option} is required`);
+  return value;
 }
 
 const commands: Record<string, Command> = {
@@ -66,6 +103,91 @@ const commands: Record<string, Command> = {
       console.log(`rebuilt ${rows} exposures in ${Math.round(performance.now() - started)} ms`);
     });
   },
+
+  async serve(config) {
+    await serve(await withDemoSecret(config));
+  },
+
+  async demo(config, args) {
+    const { values } = parseArgs({
+      args,
+      options: { db: { type: 'string' }, 'seed-only': { type: 'boolean', default: false } },
+    });
+    await runDemo(config, { ...(values.db ? { dbPath: values.db } : {}), serve: !values['seed-only'] });
+  },
+
+  async token(config, args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        tenant: { type: 'string' },
+        offices: { type: 'string' },
+        roles: { type: 'string' },
+        expires: { type: 'string', default: '1h' },
+        subject: { type: 'string' },
+      },
+    });
+    if (!config.auth.jwtSecret) throw new UsageError('AUTH_JWT_SECRET must be set to sign a token');
+    const claims = {
+      tenantId: required(values.tenant, '--tenant'),
+      officeIds: parseOffices(values.offices),
+      roles: parseRoles(values.roles),
+      expiresIn: values.expires,
+      ...(values.subject ? { subject: values.subject } : {}),
+    };
+    try {
+      console.log(await signToken(config.auth.jwtSecret, claims));
+    } catch (error) {
+      throw new UsageError(
+        `--expires "${values.expires}": ${(error as Error).message} (use e.g. 30m, 1h, 7d)`,
+      );
+    }
+  },
+
+  async keys(config, args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        tenant: { type: 'string' },
+        name: { type: 'string' },
+        roles: { type: 'string' },
+        offices: { type: 'string' },
+      },
+    });
+    const [action, id] = positionals;
+    if (!['create', 'list', 'revoke'].includes(action ?? '')) {
+      throw new UsageError(`unknown keys action "${action ?? ''}": use create, list or revoke`);
+    }
+    const tenantId = required(values.tenant, '--tenant');
+    await withStore(config, async (store) => {
+      if (action === 'create') {
+        const offices = parseOffices(values.offices);
+        const { key, record } = await createApiKey(store, {
+          tenantId,
+          name: required(values.name, '--name'),
+          roles: parseRoles(values.roles),
+          officeIds: offices.includes('*') ? 'all' : offices,
+        });
+        console.error(`created API key ${record.id} for tenant ${tenantId}; it is shown only this once:`);
+        console.log(key);
+      } else if (action === 'list') {
+        for (const k of await listApiKeys(store, tenantId)) {
+          const offices = k.officeIds === 'all' ? '*' : k.officeIds.join(',');
+          const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+          console.log(
+            [k.id, k.name, k.roles.join(','), offices, `created ${k.createdAt.toISOString()}`, state].join(
+              '\t',
+            ),
+          );
+        }
+      } else {
+        const revoked = await revokeApiKey(store, tenantId, required(id, 'the key id'));
+        if (!revoked) throw new UsageError(`tenant ${tenantId} has no API key ${id}`);
+        console.log(`revoked API key ${revoked.id} (${revoked.name}) at ${revoked.revokedAt?.toISOString()}`);
+      }
+    });
+  },
 };
 
 class UsageError extends Error {}
@@ -85,8 +207,10 @@ async function main(argv: string[]): Promise<number> {
     await command(loadConfig(), args);
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError) {
-      console.error(`exposure-gateway: ${error.message}`);
+    // parseArgs reports unknown or malformed options as ERR_PARSE_ARGS_* errors.
+    const badOption = String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    if (error instanceof ConfigError || error instanceof UsageError || badOption) {
+      console.error(`exposure-gateway: ${(error as Error).message}`);
       return 2;
     }
     throw error;

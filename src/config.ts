@@ -22,6 +22,12 @@ const schema = z
     QUERY_TIMEOUT_MS: positiveInt(10_000),
     TIMELINE_MAX_BUCKETS: positiveInt(1000),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    GRAPHQL_MAX_DEPTH: positiveInt(10),
+    GRAPHQL_MAX_ALIASES: positiveInt(20),
+    GRAPHQL_MAX_TOKENS: positiveInt(2000),
+    REQUEST_MAX_BYTES: positiveInt(16 * 1024 * 1024),
+    PERSISTED_OPERATIONS_ONLY: z.enum(['true', 'false', '1', '0']).default('false'),
+    SHUTDOWN_GRACE_MS: positiveInt(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.DB_TYPE === 'postgres' && !env.DATABASE_URL) {
@@ -56,6 +62,12 @@ export interface Config {
   /** Most buckets one eventTimeline call may return per group. */
   timelineMaxBuckets: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Request limits; multipart uploads are bounded by ingest.uploadMaxBytes instead of requestMaxBytes. */
+  limits: { maxDepth: number; maxAliases: number; maxTokens: number; requestMaxBytes: number };
+  /** Only operations of the codegen manifest (src/gql/persisted-documents.json) are executed. */
+  persistedOperationsOnly: boolean;
+  /** How long SIGTERM waits for in-flight requests before closing their connections. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -93,5 +105,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queryTimeoutMs: e.QUERY_TIMEOUT_MS,
     timelineMaxBuckets: e.TIMELINE_MAX_BUCKETS,
     logLevel: e.LOG_LEVEL,
+    limits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      requestMaxBytes: e.REQUEST_MAX_BYTES,
+    },
+    persistedOperationsOnly: e.PERSISTED_OPERATIONS_ONLY === 'true' || e.PERSISTED_OPERATIONS_ONLY === '1',
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }

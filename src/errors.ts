@@ -11,9 +11,20 @@ export type ClientErrorCode =
   | 'TOO_MANY_EVENTS'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'NOT_FOUND'
-  | 'FILE_TOO_LARGE';
+  | 'ALREADY_RESOLVED'
+  | 'FILE_TOO_LARGE'
+  | 'QUERY_TOO_DEEP'
+  | 'TOO_MANY_ALIASES'
+  | 'QUERY_TOO_LARGE'
+  | 'REQUEST_TOO_LARGE'
+  | 'PERSISTED_QUERY_ONLY'
+  | 'PERSISTED_QUERY_NOT_FOUND';
 
-const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
+const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  REQUEST_TOO_LARGE: 413,
+};
 
 export function clientError(
   code: ClientErrorCode,

@@ -1,38 +1,234 @@
-/** createGateway: the yoga server over the schema, with authentication and operational endpoints. */
-import { createYoga, type Plugin } from 'graphql-yoga';
+/** createGateway: the yoga server over the schema, with authentication, limits and operational endpoints. */
+import fs from 'node:fs';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { GraphQLError } from 'graphql';
+import { createYoga, type Plugin, useReadinessCheck } from 'graphql-yoga';
+import { sql } from 'kysely';
 import { type Authenticator, createAuthenticator } from './auth/authenticate.ts';
+import { readJwksFile } from './auth/jwks.ts';
+import type { Principal } from './auth/principal.ts';
+import { type Config, ConfigError } from './config.ts';
 import { createContext, type GatewayContext, type GatewayServices } from './context.ts';
+import { type ClientErrorCode, clientError } from './errors.ts';
+import { createLogger, type Logger } from './log.ts';
 import { schema } from './schema/index.ts';
+
+/** Written by `npm run codegen`: sha256 hash -> document of every operation the project's clients send. */
+export const PERSISTED_DOCUMENTS_FILE = new URL('./gql/persisted-documents.json', import.meta.url);
 
 export interface GatewayOptions {
   /** Replaces the authenticator built from the configuration. */
   authenticate?: Authenticator;
+  /** Request and error logs; by default JSON lines on stderr at config.logLevel. */
+  logger?: Logger;
 }
 
-/** /health answers as long as the process serves requests. */
-function useHealth(): Plugin {
-  return {
-    onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname === '/health') {
-        endResponse(
-          new fetchAPI.Response(JSON.stringify({ status: 'ok' }), {
-            headers: { 'content-type': 'application/json' },
-          }),
-        );
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+/** /ready answers 200 only while the database answers a query. */
+function useReady(services: GatewayServices, logger: Logger): Plugin {
+  return useReadinessCheck({
+    endpoint: '/ready',
+    check: async () => {
+      try {
+        await sql`select 1 as ready`.execute(services.store.db);
+        return json({ status: 'ready', database: services.store.engine });
+      } catch (error) {
+        logger.warn('readiness check failed', error);
+        return json({ status: 'unavailable', database: services.store.engine }, 503);
       }
+    },
+  });
+}
+
+/**
+ * Refuses bodies over the limit before they are read: JSON requests by REQUEST_MAX_BYTES, multipart
+ * uploads (scan files) by UPLOAD_MAX_BYTES. A body without a length is cut off once it passes the limit.
+ */
+function useRequestSizeLimit(config: Config, log: RequestLog): Plugin {
+  return {
+    onRequest({ request, setRequest, endResponse }) {
+      if (!request.body) return;
+      const multipart = request.headers.get('content-type')?.startsWith('multipart/') ?? false;
+      // The multipart envelope (boundaries, the operations part) needs a little room beside the file.
+      const limit = multipart ? config.ingest.uploadMaxBytes + 1024 * 1024 : config.limits.requestMaxBytes;
+      const tooLarge = () =>
+        clientError('REQUEST_TOO_LARGE', `the request body is larger than ${limit} bytes`, { limit });
+      const length = request.headers.get('content-length');
+      if (length !== null) {
+        if (Number(length) > limit) {
+          const error = tooLarge();
+          endResponse(json({ errors: [error.toJSON()] }, 413));
+        }
+        return;
+      }
+      let seen = 0;
+      const counted = request.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            seen += chunk.byteLength;
+            if (seen > limit) controller.error(tooLarge());
+            else controller.enqueue(chunk);
+          },
+        }),
+      );
+      const replaced = new Request(request, { body: counted, duplex: 'half' } as RequestInit);
+      log.carry(request, replaced);
+      setRequest(replaced);
     },
   };
 }
 
+/** graphql-armor reports limits as syntax errors without a code; clients get one here. */
+function rejectWith(code: ClientErrorCode) {
+  return [
+    (_context: unknown, error: GraphQLError) => {
+      throw clientError(code, error.message.replace(/^Syntax Error: /, ''));
+    },
+  ];
+}
+
+function useLimits(limits: Config['limits']): Plugin[] {
+  return [
+    maxTokensPlugin({ n: limits.maxTokens, onReject: rejectWith('QUERY_TOO_LARGE') }),
+    maxDepthPlugin({ n: limits.maxDepth, onReject: rejectWith('QUERY_TOO_DEEP') }),
+    maxAliasesPlugin({ n: limits.maxAliases, onReject: rejectWith('TOO_MANY_ALIASES') }),
+  ];
+}
+
+function readPersistedDocuments(): Map<string, string> {
+  try {
+    return new Map(Object.entries(JSON.parse(fs.readFileSync(PERSISTED_DOCUMENTS_FILE, 'utf8'))));
+  } catch (error) {
+    throw new ConfigError(
+      `PERSISTED_OPERATIONS_ONLY: cannot read ${PERSISTED_DOCUMENTS_FILE.pathname} (run npm run codegen): ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Runs only the operations of the codegen manifest, sent as extensions.persistedQuery.sha256Hash. */
+function usePersistedOperationsOnly(): Plugin {
+  const documents = readPersistedDocuments();
+  const only = () =>
+    clientError(
+      'PERSISTED_QUERY_ONLY',
+      'this gateway runs only persisted operations: send extensions.persistedQuery { version: 1, sha256Hash } instead of a query',
+    );
+  return usePersistedOperations({
+    getPersistedOperation: (hash) => documents.get(hash) ?? null,
+    allowArbitraryOperations: false,
+    customErrors: {
+      persistedQueryOnly: only,
+      keyNotFound: only,
+      notFound: () => clientError('PERSISTED_QUERY_NOT_FOUND', 'no persisted operation has this hash'),
+    },
+  });
+}
+
+interface RequestInfo {
+  started: number;
+  operation?: string;
+  caller?: Principal;
+}
+
+/** One log line per request: method, path, status, duration, operation and caller. */
+class RequestLog {
+  readonly #requests = new WeakMap<Request, RequestInfo>();
+  constructor(readonly logger: Logger) {}
+
+  /** Keeps a request's record when a plugin replaces the request object. */
+  carry(from: Request, to: Request) {
+    const info = this.#requests.get(from);
+    if (info) this.#requests.set(to, info);
+  }
+
+  caller(request: Request, principal: Principal) {
+    const info = this.#requests.get(request);
+    if (info) info.caller = principal;
+  }
+
+  plugin(): Plugin {
+    const requests = this.#requests;
+    const logger = this.logger;
+    return {
+      // Instrumentation wraps every plugin, so GraphiQL and /health are timed as well.
+      instrumentation: {
+        request: ({ request }, wrapped) => {
+          requests.set(request, { started: performance.now() });
+          return wrapped();
+        },
+      },
+      onParams({ request, params }) {
+        const info = requests.get(request);
+        if (info && params.operationName) info.operation = params.operationName;
+      },
+      onResponse({ request, response }) {
+        const info = requests.get(request);
+        const url = new URL(request.url);
+        const probe = url.pathname === '/health' || url.pathname === '/ready';
+        logger[probe ? 'debug' : 'info']({
+          msg: 'request',
+          method: request.method,
+          path: url.pathname,
+          status: response.status,
+          ...(info ? { durationMs: Math.round((performance.now() - info.started) * 10) / 10 } : {}),
+          ...(info?.operation ? { operation: info.operation } : {}),
+          ...(info?.caller ? { tenant: info.caller.tenantId, subject: info.caller.subject } : {}),
+        });
+      },
+    };
+  }
+}
+
 export function createGateway(services: GatewayServices, options: GatewayOptions = {}) {
-  const authenticate = options.authenticate ?? createAuthenticator(services.config.auth);
+  const { config } = services;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const authenticate =
+    options.authenticate ??
+    createAuthenticator({
+      ...(config.auth.jwtSecret ? { jwtSecret: config.auth.jwtSecret } : {}),
+      ...(config.auth.jwksFile ? { jwks: readJwksFile(config.auth.jwksFile) } : {}),
+      apiKeys: services.store.db,
+    });
+  const log = new RequestLog(logger);
+  // The page inlines GraphiQL's assets (about 9 MB, no CDN): render it once.
+  let graphiqlPage: string | undefined;
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maskedErrors: true,
-    plugins: [useHealth()],
-    context: async ({ request }) => createContext(services, await authenticate(request)),
+    logging: logger,
+    graphiql: config.persistedOperationsOnly
+      ? false
+      : {
+          title: 'exposure-gateway',
+          headers: JSON.stringify({ Authorization: 'Bearer <token>' }),
+          defaultQuery: '{\n  offices {\n    id\n    name\n    openExposures\n  }\n}\n',
+        },
+    renderGraphiQL: (graphiqlOptions) => {
+      graphiqlPage ??= renderGraphiQL(graphiqlOptions);
+      return graphiqlPage;
+    },
+    plugins: [
+      log.plugin(),
+      useReady(services, logger),
+      useRequestSizeLimit(config, log),
+      useCSRFPrevention(),
+      ...(config.persistedOperationsOnly ? [usePersistedOperationsOnly()] : []),
+      ...useLimits(config.limits),
+    ],
+    context: async ({ request }) => {
+      const principal = await authenticate(request);
+      log.caller(request, principal);
+      return createContext(services, principal);
+    },
   });
 }
 

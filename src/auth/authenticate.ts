@@ -1,7 +1,10 @@
 /** Turns the Authorization header into a Principal, or a client error with a code. */
-import { errors as joseErrors, jwtVerify } from 'jose';
+import { type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
+import type { Store } from '../db/database.ts';
 import { clientError } from '../errors.ts';
+import { authenticateApiKey, isApiKey } from './api-keys.ts';
+import { JWKS_ALGORITHMS } from './jwks.ts';
 import { type Principal, ROLES } from './principal.ts';
 
 const claimsSchema = z.object({
@@ -12,38 +15,56 @@ const claimsSchema = z.object({
 });
 
 export interface AuthenticatorOptions {
+  /** Verifies HS256 tokens. */
   jwtSecret?: string;
+  /** Verifies RS256/ES256 tokens (see readJwksFile). */
+  jwks?: JWTVerifyGetKey;
+  /** Where API keys are looked up; without it API keys are refused. */
+  apiKeys?: Store['db'];
 }
 
 export type Authenticator = (request: Request) => Promise<Principal>;
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
+  const { jwks, apiKeys } = options;
+  const algorithms = [...(secret ? ['HS256'] : []), ...(jwks ? JWKS_ALGORITHMS : [])];
+  // jose checks the header's alg against `algorithms` before asking for a key.
+  const keyFor: JWTVerifyGetKey = (header, token) =>
+    header.alg === 'HS256' ? secret! : jwks!(header, token);
   return async (request) => {
     const header = request.headers.get('authorization');
     if (!header)
       throw clientError(
         'UNAUTHENTICATED',
         'missing Authorization header: send "Authorization: Bearer <token>"',
+        { reason: 'TOKEN_MISSING' },
       );
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1])
-      throw clientError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
+      throw clientError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"', {
+        reason: 'TOKEN_MISSING',
+      });
     const token = match[1];
-    if (!secret)
-      throw clientError('UNAUTHENTICATED', 'this gateway accepts no JWTs: AUTH_JWT_SECRET is not set');
-    return verifyJwt(token, secret);
+    if (isApiKey(token)) {
+      if (!apiKeys) throw clientError('UNAUTHENTICATED', 'this gateway accepts no API keys');
+      return authenticateApiKey(apiKeys, token);
+    }
+    if (algorithms.length === 0)
+      throw clientError(
+        'UNAUTHENTICATED',
+        'this gateway accepts no JWTs: neither AUTH_JWT_SECRET nor AUTH_JWKS_FILE is set',
+      );
+    return verifyJwt(token, keyFor, algorithms);
   };
 }
 
-async function verifyJwt(token: string, secret: Uint8Array): Promise<Principal> {
+async function verifyJwt(token: string, keyFor: JWTVerifyGetKey, algorithms: string[]): Promise<Principal> {
   let payload: unknown;
   try {
-    ({ payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['exp'] }));
+    ({ payload } = await jwtVerify(token, keyFor, { algorithms, requiredClaims: ['exp'] }));
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired)
-      throw clientError('UNAUTHENTICATED', 'the token has expired', { reason: 'TOKEN_EXPIRED' });
-    throw clientError('UNAUTHENTICATED', 'the token is not valid', { reason: 'TOKEN_INVALID' });
+    throw jwtError(error, algorithms);
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) {
@@ -60,4 +81,24 @@ async function verifyJwt(token: string, secret: Uint8Array): Promise<Principal> 
     officeIds: office_ids.includes('*') ? 'all' : office_ids,
     roles,
   };
+}
+
+function jwtError(error: unknown, algorithms: string[]) {
+  if (error instanceof joseErrors.JWTExpired)
+    return clientError('UNAUTHENTICATED', 'the token has expired', { reason: 'TOKEN_EXPIRED' });
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return clientError('UNAUTHENTICATED', `the token's "${error.claim}" claim is missing or not valid`, {
+      reason: 'TOKEN_CLAIMS',
+    });
+  if (error instanceof joseErrors.JOSEAlgNotAllowed)
+    return clientError(
+      'UNAUTHENTICATED',
+      `the token's signing algorithm is not accepted here (accepted: ${algorithms.join(', ')})`,
+      { reason: 'TOKEN_ALGORITHM' },
+    );
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return clientError('UNAUTHENTICATED', 'no key of AUTH_JWKS_FILE matches the token', {
+      reason: 'TOKEN_INVALID',
+    });
+  return clientError('UNAUTHENTICATED', 'the token is not valid', { reason: 'TOKEN_INVALID' });
 }

@@ -38,7 +38,7 @@ export async function openTestGateway(
   env: Record<string, string> = {},
 ): Promise<TestGateway> {
   const t = await openTestStore(engine);
-  const config = loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, ...env });
+  const config = loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env });
   const changes = new ChangeFeed();
   const yoga = createGateway({ config, store: t.store, changes });
   const token: TestGateway['token'] = (claims = {}) =>
