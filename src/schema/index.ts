@@ -8,10 +8,16 @@ import './timeline.ts';
 import './summary.ts';
 import './exposure.ts';
 import './event.ts';
+import './quarantine.ts';
+import './ingest.ts';
 
 builder.queryType({
   description: "Reads: every field is confined to the caller's tenant and offices.",
   authScopes: { viewer: true },
+});
+
+builder.mutationType({
+  description: 'Writes: ingestion and the quarantine, each field open to the roles it names.',
 });
 
 export const schema = lexicographicSortSchema(builder.toSchema());

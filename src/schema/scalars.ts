@@ -65,13 +65,20 @@ builder.scalarType('JSON', {
   parseLiteral: parseJsonLiteral,
 });
 
+/** Uploads arrive as the server's File implementation (@whatwg-node), which is not Node's global File class. */
+function isFile(value: unknown): value is File {
+  if (value instanceof File) return true;
+  const file = value as File | null;
+  return typeof file?.stream === 'function' && typeof file.name === 'string';
+}
+
 builder.scalarType('File', {
   description: 'A file sent with the GraphQL multipart request spec.',
   serialize: () => {
     throw new GraphQLError('File is an input-only scalar');
   },
   parseValue: (value) => {
-    if (!(value instanceof File)) throw new GraphQLError('File must be sent as a multipart upload');
+    if (!isFile(value)) throw new GraphQLError('File must be sent as a multipart upload');
     return value;
   },
 });

@@ -1,0 +1,254 @@
+/**
+ * The dead-letter workflow: scan files that cannot be ingested go to the quarantine with what was wrong,
+ * workers report files they could not process, and admins replay or discard what is there.
+ */
+import type { IngestConfig } from '../config.ts';
+import type { Store } from '../db/database.ts';
+import {
+  findQuarantinedFileContent,
+  findQuarantinedFilesByIds,
+  insertQuarantinedFile,
+  markDiscarded,
+  markReplayed,
+  type NewQuarantinedFile,
+  type QuarantinedFile,
+  type QuarantineReason,
+  recordReplayFailure,
+} from '../db/repositories/quarantine.ts';
+import { type Scope, scopeIncludesOffice } from '../scope.ts';
+import type { ChangeFeed } from './changes.ts';
+import type { IngestResult } from './event.ts';
+import { ingest } from './ingest.ts';
+import {
+  inspectScanFile,
+  type ScanDefaults,
+  type ScanFileSource,
+  textSource,
+  type WriteProgress,
+  writeScanFile,
+} from './scan-file.ts';
+import { MAX_ID_LENGTH, MAX_JSON_BYTES, MAX_TEXT_LENGTH } from './validate.ts';
+
+export interface QuarantineDeps {
+  store: Store;
+  config: IngestConfig;
+  /** The server's feed: every committed chunk is published to it. */
+  changes?: ChangeFeed;
+}
+
+/** A request about the quarantine that cannot be carried out; nothing was written. */
+export class QuarantineRequestError extends Error {
+  override name = 'QuarantineRequestError';
+  constructor(
+    readonly code: 'NOT_FOUND' | 'ALREADY_RESOLVED' | 'OFFICE_NOT_ALLOWED' | 'INVALID_INPUT',
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Exactly one is set: the file was ingested, or it is (still) in the quarantine. */
+export type ScanFileOutcome =
+  | { ingest: IngestResult; quarantinedFile: null }
+  | { ingest: null; quarantinedFile: QuarantinedFile };
+
+export interface ScanFileOptions extends ScanDefaults {
+  onProgress?: (progress: WriteProgress) => void;
+}
+
+function requireOffice(scope: Scope, officeId: string | null | undefined, field: string) {
+  if (officeId && !scopeIncludesOffice(scope, officeId)) {
+    throw new QuarantineRequestError(
+      'OFFICE_NOT_ALLOWED',
+      `${field}: the caller may not write to office "${officeId}"`,
+      field,
+    );
+  }
+}
+
+/** The chunk size for files: the configured one, but never more than one ingest call may carry. */
+function chunkSizeOf(config: IngestConfig): number {
+  return Math.min(config.chunkSize, config.maxEventsPerCall);
+}
+
+/** Checks a file and writes it in chunks; a file with any problem is quarantined and nothing is written. */
+async function runScanFile(
+  deps: QuarantineDeps,
+  scope: Scope,
+  source: ScanFileSource,
+  options: ScanFileOptions,
+) {
+  const chunkSize = chunkSizeOf(deps.config);
+  const inspection = await inspectScanFile(source, scope, {
+    ...options,
+    chunkSize,
+    maxFutureSkewSeconds: deps.config.maxFutureSkewSeconds,
+    maxContentBytes: deps.config.quarantineMaxContentBytes,
+  });
+  if (inspection.failure) return { inspection, failure: inspection.failure };
+  const written = await writeScanFile(source, (events) => ingest(deps, scope, { events }), {
+    ...options,
+    chunkSize,
+    total: inspection.events,
+  });
+  return { inspection, ...written };
+}
+
+async function loadFile(store: Store, scope: Scope, id: string): Promise<QuarantinedFile> {
+  const [file] = await findQuarantinedFilesByIds(store.db, scope, [id]);
+  if (!file) throw new QuarantineRequestError('NOT_FOUND', `no quarantined file "${id}"`);
+  return file;
+}
+
+/** Ingests a scan file for the scope; a file that cannot be ingested ends in the quarantine. */
+export async function ingestScanFile(
+  deps: QuarantineDeps,
+  scope: Scope,
+  source: ScanFileSource,
+  options: ScanFileOptions = {},
+): Promise<ScanFileOutcome> {
+  requireOffice(scope, options.officeId, 'officeId');
+  const run = await runScanFile(deps, scope, source, options);
+  if (!run.failure) return { ingest: run.result, quarantinedFile: null };
+  const { inspection, failure } = run;
+  const id = await deps.store.write((trx) =>
+    insertQuarantinedFile(
+      trx.db,
+      scope,
+      {
+        filename: source.name,
+        fileSize: inspection.fileSize,
+        fileHash: inspection.fileHash,
+        ...failure,
+        scannerType: options.scannerType ?? null,
+        officeId: options.officeId ?? null,
+        content: inspection.content,
+        contentTruncated: inspection.contentTruncated,
+      },
+      new Date(),
+    ),
+  );
+  return { ingest: null, quarantinedFile: await loadFile(deps.store, scope, id) };
+}
+
+/** What a worker reports about a file it could not process (its content stays with the worker). */
+export type QuarantineReport = Omit<NewQuarantinedFile, 'content' | 'contentTruncated'>;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function checkReport(report: QuarantineReport): QuarantineReport {
+  const invalid = (field: string, message: string) =>
+    new QuarantineRequestError('INVALID_INPUT', `input.${field}: ${message}`, `input.${field}`);
+  const text = (field: keyof QuarantineReport, value: string | null, max: number) => {
+    if (value === null) return;
+    if (value.trim() === '') throw invalid(field, 'must not be empty');
+    if (value.length > max) throw invalid(field, `must be at most ${max} characters`);
+  };
+  text('filename', report.filename, MAX_TEXT_LENGTH);
+  text('errorType', report.errorType, MAX_ID_LENGTH);
+  text('errorMessage', report.errorMessage, MAX_JSON_BYTES);
+  text('scannerType', report.scannerType, MAX_TEXT_LENGTH);
+  text('officeId', report.officeId, MAX_ID_LENGTH);
+  if (!Number.isSafeInteger(report.fileSize) || report.fileSize < 0)
+    throw invalid('fileSize', 'must be a whole number of bytes, 0 or more');
+  const fileHash = report.fileHash.toLowerCase();
+  if (!SHA256_HEX.test(fileHash))
+    throw invalid('fileHash', 'must be the sha256 of the content, 64 hex digits');
+  if (Buffer.byteLength(JSON.stringify(report.errorDetails ?? null)) > MAX_JSON_BYTES)
+    throw invalid('errorDetails', `must serialize to at most ${MAX_JSON_BYTES} bytes`);
+  return { ...report, fileHash };
+}
+
+/** Stores a worker's report of a file it could not process, as a PENDING file without content. */
+export async function reportQuarantinedFile(
+  deps: QuarantineDeps,
+  scope: Scope,
+  report: QuarantineReport,
+): Promise<QuarantinedFile> {
+  const checked = checkReport(report);
+  requireOffice(scope, checked.officeId, 'input.officeId');
+  const id = await deps.store.write((trx) =>
+    insertQuarantinedFile(trx.db, scope, { ...checked, content: null, contentTruncated: false }, new Date()),
+  );
+  return loadFile(deps.store, scope, id);
+}
+
+function notPending(file: QuarantinedFile) {
+  return new QuarantineRequestError(
+    'ALREADY_RESOLVED',
+    `quarantined file "${file.id}" is ${file.status}; only PENDING files can be replayed or discarded`,
+  );
+}
+
+/**
+ * Runs a PENDING file again, with the settings of now: REPLAYED when it goes through, otherwise it stays
+ * PENDING with the new error and one more attempt counted.
+ */
+export async function replayQuarantinedFile(
+  deps: QuarantineDeps,
+  scope: Scope,
+  id: string,
+): Promise<ScanFileOutcome> {
+  const stored = await findQuarantinedFileContent(deps.store.db, scope, id);
+  if (!stored) throw new QuarantineRequestError('NOT_FOUND', `no quarantined file "${id}"`);
+  const { file, content } = stored;
+  if (file.status !== 'PENDING') throw notPending(file);
+  let failure: QuarantineReason | null;
+  let result: IngestResult | null = null;
+  if (content === null || !file.contentStored) {
+    failure = {
+      errorType: 'CONTENT_UNAVAILABLE',
+      errorMessage: `${file.filename}: the content was ${content === null ? 'not stored' : 'too large to store whole'}; send the file again`,
+      errorDetails: { problemCount: 0, problems: [] },
+    };
+  } else {
+    const run = await runScanFile(deps, scope, textSource(content, file.filename), {
+      officeId: file.officeId,
+      scannerType: file.scannerType,
+    });
+    failure = run.failure;
+    if (!run.failure) result = run.result;
+  }
+  const at = new Date();
+  const updated = await deps.store.write((trx) =>
+    failure
+      ? recordReplayFailure(trx.db, scope, id, {
+          ...failure,
+          // Which attempt this error belongs to: the original error is replaced by the latest one.
+          errorDetails: {
+            ...(failure.errorDetails as object),
+            attempt: file.replayCount + 1,
+            attemptedAt: at.toISOString(),
+          },
+        })
+      : markReplayed(trx.db, scope, id, at),
+  );
+  const latest = await loadFile(deps.store, scope, id);
+  // Another replay or a discard got there first.
+  if (!updated) throw notPending(latest);
+  return result ? { ingest: result, quarantinedFile: null } : { ingest: null, quarantinedFile: latest };
+}
+
+/** Gives a PENDING file up with a reason; it stays listed as DISCARDED. */
+export async function discardQuarantinedFile(
+  deps: QuarantineDeps,
+  scope: Scope,
+  id: string,
+  reason: string,
+): Promise<QuarantinedFile> {
+  if (reason.trim() === '')
+    throw new QuarantineRequestError('INVALID_INPUT', 'reason: must not be empty', 'reason');
+  if (reason.length > MAX_TEXT_LENGTH)
+    throw new QuarantineRequestError(
+      'INVALID_INPUT',
+      `reason: must be at most ${MAX_TEXT_LENGTH} characters`,
+      'reason',
+    );
+  const file = await loadFile(deps.store, scope, id);
+  if (file.status !== 'PENDING') throw notPending(file);
+  const updated = await deps.store.write((trx) => markDiscarded(trx.db, scope, id, reason, new Date()));
+  const latest = await loadFile(deps.store, scope, id);
+  if (!updated) throw notPending(latest);
+  return latest;
+}
