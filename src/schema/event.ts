@@ -144,7 +144,13 @@ builder.queryField('events', (t) =>
     type: ExposureEventConnection,
     nullable: false,
     description: 'Events that match the filter, newest first (by timestamp, then event id).',
-    args: { filter: t.arg({ type: EventFilterInput }), ...pageArgs(t.arg) },
+    args: {
+      filter: t.arg({
+        type: EventFilterInput,
+        description: 'Only events that match; all of them when absent.',
+      }),
+      ...pageArgs(t.arg),
+    },
     resolve: (_root, args, context) => {
       const filter = toEventFilter(args.filter);
       const { db } = context.store;

@@ -229,7 +229,10 @@ builder.queryField('exposures', (t) =>
     nullable: false,
     description: 'Exposures that match the filter, by default the last seen first.',
     args: {
-      filter: t.arg({ type: ExposureFilterInput }),
+      filter: t.arg({
+        type: ExposureFilterInput,
+        description: 'Only exposures that match; all of them when absent.',
+      }),
       orderBy: t.arg({ type: ExposureOrder, description: 'Default: LAST_SEEN DESC.' }),
       ...pageArgs(t.arg),
     },
@@ -254,8 +257,8 @@ builder.queryField('exposure', (t) =>
     nullable: true,
     description: 'One exposure by its key, or null when the caller may not see it or it does not exist.',
     args: {
-      officeId: t.arg.id({ required: true }),
-      exposureId: t.arg.string({ required: true }),
+      officeId: t.arg.id({ required: true, description: 'The office that reported the exposure.' }),
+      exposureId: t.arg.string({ required: true, description: 'The id of the exposure in that office.' }),
     },
     resolve: (_root, args) => exposureNodeKey(String(args.officeId), args.exposureId),
   }),
