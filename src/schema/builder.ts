@@ -33,13 +33,27 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesQueryOptions: false,
+    nodeQueryOptions: {
+      description: "The node with this global id, or null when it does not exist in the caller's scope.",
+    },
+    nodeTypeOptions: { description: 'An object with a global id, resolvable through Query.node.' },
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
+    // A malformed id is the client's error, with a code like every other.
+    decodeGlobalID: (globalID: string) => {
+      const text = Buffer.from(globalID, 'base64').toString('utf8');
+      const colon = text.indexOf(':');
+      if (colon <= 0 || Buffer.from(text).toString('base64') !== globalID) {
+        throw clientError('BAD_USER_INPUT', `"${globalID}" is not a global id of this API`);
+      }
+      return { typename: text.slice(0, colon), id: text.slice(colon + 1) };
+    },
   },
 });
 
 builder.globalConnectionField('totalCount', (t) =>
   t.int({
+    nullable: false,
     description: 'How many nodes match in all, across every page (exact).',
     // Counted only when asked for: the count is a query of its own.
     resolve: (connection) =>

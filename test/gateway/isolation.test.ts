@@ -235,6 +235,13 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('answers a malformed global id with a client error', async () => {
+      for (const id of ['not-an-id', Buffer.from('no colon').toString('base64')]) {
+        const response = await g.graphql('query ($id: ID!) { node(id: $id) { id } }', { id }, acmeToken);
+        expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      }
+    });
+
     it('hides offices outside the token', async () => {
       const berlinOnly = await walk(g, acmeBerlinToken);
       expect(strings(berlinOnly).filter((s) => s.includes('paris'))).toEqual([]);
