@@ -6,9 +6,7 @@ import { signToken } from './auth/tokens.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from './db/migrate.ts';
-import { runDemo, withDemoSecret } from './demo/demo.ts';
 import { rebuildCurrent } from './ingest/writer.ts';
-import { serve } from './server.ts';
 
 const USAGE = `Usage: exposure-gateway <command> [options]
 
@@ -104,7 +102,12 @@ const commands: Record<string, Command> = {
     });
   },
 
+  // The server modules load the schema and yoga: imported only by the commands that serve.
   async serve(config) {
+    const [{ serve }, { withDemoSecret }] = await Promise.all([
+      import('./server.ts'),
+      import('./demo/demo.ts'),
+    ]);
     await serve(await withDemoSecret(config));
   },
 
@@ -113,6 +116,7 @@ const commands: Record<string, Command> = {
       args,
       options: { db: { type: 'string' }, 'seed-only': { type: 'boolean', default: false } },
     });
+    const { runDemo } = await import('./demo/demo.ts');
     await runDemo(config, { ...(values.db ? { dbPath: values.db } : {}), serve: !values['seed-only'] });
   },
 

@@ -44,6 +44,7 @@ export async function listen(config: Config, store: Store, logger: Logger): Prom
   return {
     url: `http://${host}:${port}`,
     async shutdown() {
+      // Resolves once every connection is gone; in-flight requests finish first.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections with no request in flight would hold close() open.
       server.closeIdleConnections();

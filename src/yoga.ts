@@ -6,7 +6,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { GraphQLError } from 'graphql';
+import { type GraphQLError, getOperationAST } from 'graphql';
 import { createYoga, type Plugin, useReadinessCheck } from 'graphql-yoga';
 import { sql } from 'kysely';
 import { type Authenticator, createAuthenticator } from './auth/authenticate.ts';
@@ -53,7 +53,7 @@ function useReady(services: GatewayServices, logger: Logger): Plugin {
  */
 function useRequestSizeLimit(config: Config, log: RequestLog): Plugin {
   return {
-    onRequest({ request, setRequest, endResponse }) {
+    onRequest({ request, setRequest, endResponse, fetchAPI }) {
       if (!request.body) return;
       const multipart = request.headers.get('content-type')?.startsWith('multipart/') ?? false;
       // The multipart envelope (boundaries, the operations part) needs a little room beside the file.
@@ -78,7 +78,13 @@ function useRequestSizeLimit(config: Config, log: RequestLog): Plugin {
           },
         }),
       );
-      const replaced = new Request(request, { body: counted, duplex: 'half' } as RequestInit);
+      const replaced = new fetchAPI.Request(request.url, {
+        method: request.method,
+        headers: request.headers,
+        signal: request.signal,
+        body: counted,
+        duplex: 'half',
+      } as RequestInit);
       log.carry(request, replaced);
       setRequest(replaced);
     },
@@ -164,9 +170,10 @@ class RequestLog {
           return wrapped();
         },
       },
-      onParams({ request, params }) {
-        const info = requests.get(request);
-        if (info && params.operationName) info.operation = params.operationName;
+      onExecute({ args }) {
+        const info = requests.get(args.contextValue.request);
+        const name = getOperationAST(args.document, args.operationName)?.name?.value;
+        if (info && name) info.operation = name;
       },
       onResponse({ request, response }) {
         const info = requests.get(request);

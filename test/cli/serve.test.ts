@@ -1,0 +1,129 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../src/auth/tokens.ts';
+import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
+import { runCli, type ServerProcess, startServer } from './process.ts';
+
+const SECRET = 'serve-test-secret-long-enough';
+
+/** Sends a POST whose body arrives only when `finish` is called, to hold a request in flight. */
+function heldRequest(url: string, token: string, body: string) {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  socket.write(
+    [
+      'POST /graphql HTTP/1.1',
+      `Host: ${hostname}:${port}`,
+      'Content-Type: application/json',
+      `Authorization: Bearer ${token}`,
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  let response = '';
+  socket.on('data', (chunk) => {
+    response += chunk;
+  });
+  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(response)));
+  // write, not end: a client that half-closes its socket has its request aborted by node:http.
+  return { finish: () => socket.write(body), response: closed };
+}
+
+for (const engine of ENGINES) {
+  describe(`serve on ${engine}`, () => {
+    let database: TestDatabase;
+    let server: ServerProcess | undefined;
+    beforeAll(async () => {
+      database = await createTestDatabase(engine);
+    });
+    afterAll(async () => {
+      server?.child.kill('SIGKILL');
+      await database.drop();
+    });
+
+    it('migrates, answers /health, /ready and queries, and drains in-flight requests on SIGTERM', async () => {
+      server = await startServer(['serve'], database.config, { AUTH_JWT_SECRET: SECRET });
+      expect(server.stderr()).toContain('"msg":"migration applied"');
+
+      const health = await fetch(`${server.url}/health`);
+      expect(health.status).toBe(200);
+      const ready = await fetch(`${server.url}/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready', database: engine });
+
+      const token = await signToken(SECRET, { tenantId: 'acme', officeIds: ['*'], roles: ['viewer'] });
+      const query = JSON.stringify({ query: 'query Offices { offices { id } }' });
+      const answered = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: query,
+      });
+      expect(await answered.json()).toEqual({ data: { offices: [] } });
+      const unauthenticated = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: query,
+      });
+      expect(unauthenticated.status).toBe(401);
+
+      const held = heldRequest(server.url, token, query);
+      // Let the server read the request head, so the request is in flight when the signal comes.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      held.finish();
+      const response = await held.response;
+      expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
+      expect(response).toContain('{"data":{"offices":[]}}');
+      expect(await server.exited).toBe(0);
+
+      const logs = server
+        .stderr()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          msg: 'request',
+          method: 'POST',
+          path: '/graphql',
+          status: 200,
+          operation: 'Offices',
+        }),
+      );
+      expect(logs.map((line) => line.msg)).toEqual(expect.arrayContaining(['draining', 'stopped']));
+      await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+      server = undefined;
+    });
+  });
+}
+
+describe('serve without authentication configured', () => {
+  it('refuses to start unless DEMO_MODE=true', async () => {
+    const database = await createTestDatabase('duckdb');
+    try {
+      const refused = await runCli(['serve'], database.config, { PORT: '0' });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('refusing to start without authentication');
+      expect(refused.stderr).toContain('AUTH_JWT_SECRET');
+
+      const demo = await startServer(['serve'], database.config, { DEMO_MODE: 'true' });
+      try {
+        const token = demo.stdout().split('\n')[1] ?? '';
+        const response = await fetch(`${demo.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ offices { id } }' }),
+        });
+        expect(await response.json()).toEqual({ data: { offices: [] } });
+      } finally {
+        demo.child.kill('SIGTERM');
+        expect(await demo.exited).toBe(0);
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
