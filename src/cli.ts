@@ -1,4 +1,5 @@
 /** The exposure-gateway command line: the only place that starts a server. */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApiKey, listApiKeys, revokeApiKey } from './auth/api-keys.ts';
 import { ROLES, type Role } from './auth/principal.ts';
@@ -23,10 +24,18 @@ Commands:
                              create an API key and print it (it is shown only this once)
   keys list --tenant T       the tenant's API keys (never the keys themselves)
   keys revoke ID --tenant T  revoke an API key at once
+  ingest FILE... --tenant T [--office O] [--scanner-type S]
+                             ingest scan files (JSON array or JSON Lines) into the local database,
+                             a commit per INGEST_CHUNK_SIZE events; a bad file goes to the quarantine
+                             and the command ends with 1
+  ingest FILE... --url URL --token TOKEN [--office O] [--scanner-type S]
+                             the same through a remote gateway's GraphQL endpoint
 
 Environment: DB_TYPE (duckdb|postgres), DB_PATH, DATABASE_URL; see README.md.`;
 
-type Command = (config: Config, args: string[]) => Promise<void>;
+/** Resolves to the exit code, or to nothing for 0. */
+// biome-ignore lint/suspicious/noConfusingVoidType: most commands have no exit code of their own.
+type Command = (config: Config, args: string[]) => Promise<number | void>;
 
 async function withStore<T>(config: Config, work: (store: Store) => Promise<T>, migrate = true): Promise<T> {
   const store = await openStore(config.database);
@@ -148,6 +157,37 @@ const commands: Record<string, Command> = {
     }
   },
 
+  async ingest(config, args) {
+    const { values, positionals: files } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        tenant: { type: 'string' },
+        office: { type: 'string' },
+        'scanner-type': { type: 'string' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+      },
+    });
+    if (files.length === 0) throw new UsageError('ingest needs at least one FILE');
+    const unreadable = files.filter((file) => !fs.statSync(file, { throwIfNoEntry: false })?.isFile());
+    if (unreadable.length > 0) throw new UsageError(`not a readable file: ${unreadable.join(', ')}`);
+    const options = { files, officeId: values.office, scannerType: values['scanner-type'] };
+    const { ingestFilesLocally, ingestFilesRemotely } = await import('./client/ingest-command.ts');
+    let quarantined: number;
+    if (values.url || values.token) {
+      if (values.tenant)
+        throw new UsageError('--tenant is for local ingest; a remote gateway takes the tenant from --token');
+      const { GatewayClient } = await import('./client/gateway-client.ts');
+      const client = new GatewayClient(required(values.url, '--url'), required(values.token, '--token'));
+      quarantined = await ingestFilesRemotely(config, client, options);
+    } else {
+      const tenantId = required(values.tenant, '--tenant');
+      quarantined = await withStore(config, (store) => ingestFilesLocally(config, store, tenantId, options));
+    }
+    return quarantined > 0 ? 1 : 0;
+  },
+
   async keys(config, args) {
     const { values, positionals } = parseArgs({
       args,
@@ -208,8 +248,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await command(loadConfig(), args);
-    return 0;
+    return (await command(loadConfig(), args)) ?? 0;
   } catch (error) {
     // parseArgs reports unknown or malformed options as ERR_PARSE_ARGS_* errors.
     const badOption = String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');

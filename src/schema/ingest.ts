@@ -15,16 +15,23 @@ import { fileIdOf, QuarantinedFile, quarantineDeps, quarantineRequest } from './
 const RejectedEvent = builder.objectRef<RejectedEventShape>('RejectedEvent').implement({
   description: 'A problem with one event of a batch: which event, which field, and why.',
   fields: (t) => ({
-    index: t.exposeInt('index', { description: 'Position of the event in the batch (or file), from 0.' }),
+    index: t.exposeInt('index', {
+      nullable: false,
+      description: 'Position of the event in the batch (or file), from 0.',
+    }),
     field: t.exposeString('field', {
       nullable: true,
       description: 'The field with the problem; null when it concerns the whole event.',
     }),
     code: t.exposeString('code', {
+      nullable: false,
       description:
         'Machine-readable reason, e.g. REQUIRED, OUT_OF_RANGE, FUTURE_TIMESTAMP, TOO_LONG, OFFICE_NOT_ALLOWED.',
     }),
-    message: t.exposeString('message', { description: 'The reason in words, starting with the field.' }),
+    message: t.exposeString('message', {
+      nullable: false,
+      description: 'The reason in words, starting with the field.',
+    }),
   }),
 });
 
@@ -32,22 +39,30 @@ const IngestResult = builder.objectRef<IngestResultShape>('IngestResult').implem
   description:
     'What an ingest wrote. For a scan file, counts are summed over its chunks: an exposure touched by two chunks counts in each.',
   fields: (t) => ({
-    eventsInserted: t.exposeInt('eventsInserted', { description: 'Events appended to the log.' }),
+    eventsInserted: t.exposeInt('eventsInserted', {
+      nullable: false,
+      description: 'Events appended to the log.',
+    }),
     eventsDuplicate: t.exposeInt('eventsDuplicate', {
+      nullable: false,
       description:
         'Valid events already in the log (same eventId, or same dedupeKey in the office) or repeated in the batch.',
     }),
     exposuresInserted: t.exposeInt('exposuresInserted', {
+      nullable: false,
       description: 'Exposures seen for the first time.',
     }),
     exposuresUpdated: t.exposeInt('exposuresUpdated', {
+      nullable: false,
       description: 'Known exposures whose state was merged with new events.',
     }),
     totalProcessed: t.exposeInt('totalProcessed', {
+      nullable: false,
       description: 'Events received, including duplicates and rejected ones.',
     }),
     rejected: t.field({
       type: [RejectedEvent],
+      nullable: false,
       description: 'Events left out with skipInvalid, one entry per problem; empty otherwise.',
       resolve: (result) => result.rejected,
     }),
