@@ -178,9 +178,15 @@ const commands: Record<string, Command> = {
     if (values.url || values.token) {
       if (values.tenant)
         throw new UsageError('--tenant is for local ingest; a remote gateway takes the tenant from --token');
-      const { GatewayClient } = await import('./client/gateway-client.ts');
+      const { GatewayClient, GatewayError } = await import('./client/gateway-client.ts');
       const client = new GatewayClient(required(values.url, '--url'), required(values.token, '--token'));
-      quarantined = await ingestFilesRemotely(config, client, options);
+      try {
+        quarantined = await ingestFilesRemotely(config, client, options);
+      } catch (error) {
+        // A refused token or an unreachable gateway is the caller's to fix, not a crash.
+        if (!(error instanceof GatewayError)) throw error;
+        throw new UsageError(`${values.url}: ${error.message}${error.code ? ` (${error.code})` : ''}`);
+      }
     } else {
       const tenantId = required(values.tenant, '--tenant');
       quarantined = await withStore(config, (store) => ingestFilesLocally(config, store, tenantId, options));

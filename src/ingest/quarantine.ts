@@ -57,8 +57,17 @@ export interface ScanFileOptions extends ScanDefaults {
   onProgress?: (progress: WriteProgress) => void;
 }
 
+/** A file of no office belongs to the whole tenant: only a caller of every office may file one. */
 function requireOffice(scope: Scope, officeId: string | null | undefined, field: string) {
-  if (officeId && !scopeIncludesOffice(scope, officeId)) {
+  if (!officeId) {
+    if (scope.officeIds === 'all') return;
+    throw new QuarantineRequestError(
+      'INVALID_INPUT',
+      `${field}: required, since the caller may write to some offices only`,
+      field,
+    );
+  }
+  if (!scopeIncludesOffice(scope, officeId)) {
     throw new QuarantineRequestError(
       'OFFICE_NOT_ALLOWED',
       `${field}: the caller may not write to office "${officeId}"`,

@@ -356,6 +356,8 @@ export async function inspectScanFile(
     if (batch.length >= options.chunkSize) validate();
   }
   validate();
+  // Validation runs a chunk at a time, after that chunk's parse errors: list them in file order.
+  problems.listed.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
 
   const content = Buffer.concat(kept).toString('utf8');
   const inspection = {

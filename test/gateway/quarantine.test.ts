@@ -473,6 +473,12 @@ for (const engine of ENGINES) {
         code: 'BAD_USER_INPUT',
         field: 'input.fileSize',
       });
+      // A file of no office would belong to the whole tenant, beyond this token's office.
+      const noOffice = await g.graphql(REPORT, { input: { ...input, officeId: null } }, t.ingestor);
+      expect(noOffice.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'input.officeId',
+      });
       const elsewhere = await g.graphql(REPORT, { input: { ...input, officeId: 'paris' } }, t.ingestor);
       expect(elsewhere.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.officeId' });
       const asViewer = await g.graphql(REPORT, { input }, t.viewer);
