@@ -1,0 +1,439 @@
+/**
+ * Dashboard query mix over real HTTP on 127.0.0.1: the gateway (yoga, auth, limits, the codegen documents)
+ * against a bare node:http handler that runs the same repository SQL and writes JSON, side by side, on
+ * DuckDB and PostgreSQL, on the demo sample. Each server runs in a child process of its own, so the load
+ * generator here does not share its event loop. Saves the table to bench/results/query.txt.
+ * Target: gateway / bare >= 0.7 of the requests per second.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { print } from 'graphql';
+import pg from 'pg';
+import { signToken } from '../src/auth/tokens.ts';
+import { type Config, type Engine, loadConfig } from '../src/config.ts';
+import { openStore, type Store } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { findExposureSummary } from '../src/db/repositories/analytics.ts';
+import { findEvents } from '../src/db/repositories/events.ts';
+import { countExposures, type ExposureOrder, findExposures } from '../src/db/repositories/exposures.ts';
+import type { EventFilter, ExposureFilter } from '../src/db/repositories/filters.ts';
+import { findOffices } from '../src/db/repositories/offices.ts';
+import { seedDemo } from '../src/demo/demo.ts';
+import { DEMO_TENANT } from '../src/demo/sample.ts';
+import {
+  DashboardEventsDocument,
+  DashboardExposuresDocument,
+  DashboardOfficesDocument,
+  DashboardSummaryDocument,
+} from '../src/gql/graphql.ts';
+import { createLogger } from '../src/log.ts';
+import type { Scope } from '../src/scope.ts';
+import { listen } from '../src/server.ts';
+
+const CONCURRENCY = 8;
+const WARMUP_MS = 2_000;
+const MEASURE_MS = 8_000;
+const TARGET = 0.7;
+const SECRET = 'bench-secret-that-is-long-enough';
+const POSTGRES_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const RESULTS = path.join(import.meta.dirname, 'results', 'query.txt');
+const SCOPE: Scope = { tenantId: DEMO_TENANT, officeIds: 'all' };
+
+/** The mix: what a dashboard's first screen asks for, one of each in turn. */
+const EXPOSURE_FILTER = { statuses: ['OPEN'], minSeverity: 'HIGH' } as const;
+const EXPOSURE_ORDER = { field: 'RISK_SCORE', direction: 'DESC' } as const;
+const EVENT_FILTER = { officeIds: ['berlin', 'paris'], severities: ['HIGH', 'CRITICAL'] } as const;
+const PAGE = 25;
+
+interface Operation {
+  name: string;
+  /** The GraphQL request body. */
+  graphql: string;
+  /** The same work behind the bare handler. */
+  bare: (db: Store['db']) => Promise<unknown>;
+}
+
+const iso = (date: Date) => date.toISOString();
+
+const OPERATIONS: Operation[] = [
+  {
+    name: 'offices',
+    graphql: JSON.stringify({ query: print(DashboardOfficesDocument) }),
+    bare: async (db) =>
+      (await findOffices(db, SCOPE)).map((o) => ({
+        id: o.officeId,
+        name: o.name,
+        lastIngestAt: o.lastIngestAt && iso(o.lastIngestAt),
+        openExposures: o.openExposures,
+      })),
+  },
+  {
+    name: 'exposureSummary',
+    graphql: JSON.stringify({
+      query: print(DashboardSummaryDocument),
+      variables: { filter: { statuses: ['OPEN'] } },
+    }),
+    bare: (db) => findExposureSummary(db, SCOPE, { statuses: ['OPEN'] }),
+  },
+  {
+    name: 'exposures page',
+    graphql: JSON.stringify({
+      query: print(DashboardExposuresDocument),
+      variables: { filter: EXPOSURE_FILTER, orderBy: EXPOSURE_ORDER, first: PAGE },
+    }),
+    bare: async (db) => {
+      const filter = EXPOSURE_FILTER as unknown as ExposureFilter;
+      // In the order the gateway runs them: the page, then totalCount when the page has resolved.
+      const page = await findExposures(db, SCOPE, filter, {
+        first: PAGE,
+        order: EXPOSURE_ORDER as ExposureOrder,
+      });
+      const totalCount = await countExposures(db, SCOPE, filter);
+      return {
+        totalCount,
+        pageInfo: { hasNextPage: page.hasNextPage },
+        edges: page.rows.map((e) => ({
+          node: {
+            officeId: e.officeId,
+            exposureId: e.exposureId,
+            exposureClass: e.exposureClass,
+            status: e.status,
+            severity: e.severity,
+            riskScore: e.riskScore,
+            dstIp: e.dstIp,
+            dstPort: e.dstPort,
+            protocol: e.protocol,
+            assetHostname: e.assetHostname,
+            firstSeen: iso(e.firstSeen),
+            lastSeen: iso(e.lastSeen),
+          },
+        })),
+      };
+    },
+  },
+  {
+    name: 'events page',
+    graphql: JSON.stringify({
+      query: print(DashboardEventsDocument),
+      variables: { filter: EVENT_FILTER, first: PAGE },
+    }),
+    bare: async (db) => {
+      const page = await findEvents(db, SCOPE, EVENT_FILTER as unknown as EventFilter, { first: PAGE });
+      return {
+        pageInfo: { hasNextPage: page.hasNextPage },
+        edges: page.rows.map((e) => ({
+          node: {
+            eventId: e.eventId,
+            timestamp: iso(e.timestamp),
+            officeId: e.officeId,
+            exposureId: e.exposureId,
+            exposureClass: e.exposureClass,
+            severity: e.severity,
+            status: e.status,
+            eventAction: e.eventAction,
+          },
+        })),
+      };
+    },
+  },
+];
+
+// --- the servers (child processes) ----------------------------------------------------------------
+
+function configFor(): Config {
+  const env = process.env;
+  return loadConfig({
+    DB_TYPE: env.DB_TYPE,
+    DB_PATH: env.DB_PATH,
+    DATABASE_URL: env.DATABASE_URL,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    AUTH_JWT_SECRET: SECRET,
+    LOG_LEVEL: 'silent',
+  });
+}
+
+/** The same repository calls as the resolvers, JSON in and out, nothing else. */
+function bareServer(store: Store): http.Server {
+  const byPath = new Map(OPERATIONS.map((operation, i) => [`/${i}`, operation]));
+  return http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const operation = byPath.get(request.url ?? '');
+      if (!operation) {
+        response.writeHead(404).end();
+        return;
+      }
+      JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      operation.bare(store.db).then(
+        (data) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ data }));
+        },
+        (error: Error) => {
+          response.writeHead(500, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ error: error.message }));
+        },
+      );
+    });
+  });
+}
+
+async function serveChild(kind: string): Promise<void> {
+  const config = configFor();
+  const store = await openStore(config.database);
+  let port: number;
+  let stop: () => Promise<void>;
+  if (kind === 'gateway') {
+    const running = await listen(config, store, createLogger('silent'));
+    port = Number(new URL(running.url).port);
+    stop = running.shutdown;
+  } else {
+    const server = bareServer(store);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+    stop = async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await store.close();
+    };
+  }
+  console.log(`PORT ${port}`);
+  process.once('SIGTERM', () => {
+    void stop().then(() => process.exit(0));
+  });
+}
+
+// --- the load generator -----------------------------------------------------------------------------
+
+interface Sample {
+  operation: number;
+  ms: number;
+}
+
+function startChild(
+  kind: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--serve', kind], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk) => {
+      out += chunk;
+      const match = /PORT (\d+)/.exec(out);
+      if (match) resolve({ child, port: Number(match[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+}
+
+function request(agent: http.Agent, port: number, requestPath: string, body: string, token?: string) {
+  return new Promise<void>((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path: requestPath,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (response.statusCode !== 200 || !text.startsWith('{"data"')) {
+            reject(new Error(`${requestPath}: ${response.statusCode} ${text.slice(0, 300)}`));
+          } else resolve();
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** CONCURRENCY clients, each sending the mix in turn, for `ms`; returns every latency. */
+async function load(send: (operation: number) => Promise<void>, ms: number): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const end = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, client) => {
+      for (let i = client; performance.now() < end; i++) {
+        const operation = i % OPERATIONS.length;
+        const started = performance.now();
+        await send(operation);
+        samples.push({ operation, ms: performance.now() - started });
+      }
+    }),
+  );
+  return samples;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+interface Measurement {
+  rps: number;
+  p50: number;
+  p99: number;
+  perOperation: { p50: number; p99: number }[];
+}
+
+async function measure(
+  kind: 'gateway' | 'bare',
+  env: Record<string, string>,
+  token: string,
+): Promise<Measurement> {
+  const { child, port } = await startChild(kind, env);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    const send =
+      kind === 'gateway'
+        ? (operation: number) => request(agent, port, '/graphql', OPERATIONS[operation]!.graphql, token)
+        : (operation: number) => request(agent, port, `/${operation}`, '{}');
+    await load(send, WARMUP_MS);
+    const samples = await load(send, MEASURE_MS);
+    const all = samples.map((s) => s.ms);
+    return {
+      rps: samples.length / (MEASURE_MS / 1000),
+      p50: percentile(all, 50),
+      p99: percentile(all, 99),
+      perOperation: OPERATIONS.map((_, i) => {
+        const of = samples.filter((s) => s.operation === i).map((s) => s.ms);
+        return { p50: percentile(of, 50), p99: percentile(of, 99) };
+      }),
+    };
+  } finally {
+    agent.destroy();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** A database with the demo sample: a DuckDB file or a fresh PostgreSQL schema. */
+async function prepare(
+  engine: Engine,
+): Promise<{ env: Record<string, string>; events: number; drop(): Promise<void> }> {
+  let env: Record<string, string>;
+  let drop: () => Promise<void>;
+  if (engine === 'duckdb') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-query-'));
+    env = { DB_TYPE: 'duckdb', DB_PATH: path.join(dir, 'bench.duckdb') };
+    drop = async () => fs.rmSync(dir, { recursive: true, force: true });
+  } else {
+    const schema = `bench_${randomUUID().replaceAll('-', '')}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    const url = new URL(POSTGRES_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    env = { DB_TYPE: 'postgres', DATABASE_URL: url.toString() };
+    drop = async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`drop schema ${schema} cascade`);
+      await client.end();
+    };
+  }
+  const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
+  const store = await openStore(config.database);
+  try {
+    await migrateToLatest(store);
+    const seeded = await seedDemo(store, config);
+    return { env, events: seeded.eventsInserted, drop };
+  } finally {
+    await store.close();
+  }
+}
+
+const fmt = (value: number, digits = 1) => value.toFixed(digits);
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  // Bounded: a stuck server must not hold a CI job.
+  setTimeout(() => {
+    console.error('bench:query took longer than 2 minutes; stopping');
+    process.exit(1);
+  }, 120_000).unref();
+  const token = await signToken(SECRET, { tenantId: DEMO_TENANT, officeIds: ['*'], roles: ['viewer'] });
+  const lines = [
+    `bench:query  ${new Date().toISOString()}  node ${process.version}  ${os.cpus().length} CPUs`,
+    `Dashboard mix, one of each in turn: ${OPERATIONS.map((o) => o.name).join(', ')}.`,
+    `${CONCURRENCY} concurrent keep-alive clients, ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured, per server.`,
+    'gateway: exposure-gateway over HTTP (JWT auth, limits, yoga, Pothos); bare: node:http running the same',
+    'repository SQL and writing JSON. Each server is a child process; the data is the demo sample.',
+    '',
+  ];
+  const table = [
+    '| engine | server | req/s | p50 ms | p99 ms | gateway/bare req/s |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  const operations = [
+    `| engine | server | ${OPERATIONS.map((o) => `${o.name} p50/p99 ms`).join(' | ')} |`,
+    `| --- | --- | ${OPERATIONS.map(() => '---').join(' | ')} |`,
+  ];
+  let failed = false;
+  for (const engine of ['duckdb', 'postgres'] as const) {
+    const db = await prepare(engine);
+    try {
+      const gateway = await measure('gateway', db.env, token);
+      const bare = await measure('bare', db.env, token);
+      const ratio = gateway.rps / bare.rps;
+      failed ||= ratio < TARGET;
+      for (const [name, m] of [
+        ['gateway', gateway],
+        ['bare', bare],
+      ] as const) {
+        table.push(
+          `| ${engine} | ${name} | ${fmt(m.rps, 0)} | ${fmt(m.p50)} | ${fmt(m.p99)} | ${name === 'gateway' ? `${fmt(ratio, 2)} (target >= ${TARGET})` : ''} |`,
+        );
+        operations.push(
+          `| ${engine} | ${name} | ${m.perOperation.map((o) => `${fmt(o.p50)} / ${fmt(o.p99)}`).join(' | ')} |`,
+        );
+      }
+      lines.push(`${engine}: ${db.events} demo events`);
+    } finally {
+      await db.drop();
+    }
+  }
+  const output = [
+    ...lines,
+    '',
+    ...table,
+    '',
+    ...operations,
+    '',
+    `total ${fmt((performance.now() - started) / 1000)} s`,
+  ].join('\n');
+  console.log(output);
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.writeFileSync(RESULTS, `${output}\n`);
+  if (failed) {
+    console.error(`gateway/bare is below ${TARGET} on at least one engine`);
+    process.exitCode = 1;
+  }
+}
+
+const serveIndex = process.argv.indexOf('--serve');
+if (serveIndex >= 0) await serveChild(process.argv[serveIndex + 1] ?? '');
+else await main();
