@@ -17,6 +17,7 @@ export type ClientErrorCode =
   | 'TOO_MANY_ALIASES'
   | 'QUERY_TOO_LARGE'
   | 'REQUEST_TOO_LARGE'
+  | 'CSRF_HEADER_REQUIRED'
   | 'PERSISTED_QUERY_ONLY'
   | 'PERSISTED_QUERY_NOT_FOUND';
 
@@ -24,6 +25,7 @@ const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   REQUEST_TOO_LARGE: 413,
+  CSRF_HEADER_REQUIRED: 403,
 };
 
 export function clientError(

@@ -91,6 +91,24 @@ function useRequestSizeLimit(config: Config, log: RequestLog): Plugin {
   };
 }
 
+/** yoga's CSRF prevention, with a coded error that names the header to send. */
+function useCsrfPrevention(): Plugin {
+  const header = 'x-graphql-yoga-csrf';
+  const csrf = useCSRFPrevention({ requestHeaders: [header] });
+  return {
+    onRequestParse(payload) {
+      try {
+        return csrf.onRequestParse?.(payload);
+      } catch {
+        throw clientError(
+          'CSRF_HEADER_REQUIRED',
+          `a GET, form or multipart request must carry the header "${header}" (any value), or be a JSON POST`,
+        );
+      }
+    },
+  };
+}
+
 /** graphql-armor reports limits as syntax errors without a code; clients get one here. */
 function rejectWith(code: ClientErrorCode) {
   return [
@@ -227,7 +245,7 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       log.plugin(),
       useReady(services, logger),
       useRequestSizeLimit(config, log),
-      useCSRFPrevention(),
+      useCsrfPrevention(),
       ...(config.persistedOperationsOnly ? [usePersistedOperationsOnly()] : []),
       ...useLimits(config.limits),
     ],
