@@ -7,7 +7,10 @@ import config from '../../codegen.ts';
 
 describe('generated documents', () => {
   it('are up to date (npm run codegen)', async () => {
-    const outputs = await generate({ ...config, silent: true }, false);
+    const outputs: { filename: string; content: string }[] = await generate(
+      { ...config, silent: true },
+      false,
+    );
     const generated = new Map(outputs.map((output) => [path.resolve(output.filename), output.content]));
     const checkedIn = fs.readdirSync('src/gql').map((name) => path.resolve('src/gql', name));
     expect(checkedIn.sort(), 'files in src/gql').toEqual([...generated.keys()].sort());
