@@ -223,13 +223,25 @@ builder.mutationField('ingestScanFile', (t) =>
         description: 'Scanner of the file: events without one get it.',
       }),
     },
-    resolve: (_root, args, context) =>
-      quarantineRequest(() =>
+    resolve: (_root, args, context) => {
+      // The request limit leaves room for the multipart envelope; the file itself is held to the byte.
+      const limit = context.config.ingest.uploadMaxBytes;
+      if (args.file.size > limit) {
+        throw clientError(
+          'FILE_TOO_LARGE',
+          `the file has ${args.file.size} bytes; at most ${limit} are taken`,
+          {
+            limit,
+          },
+        );
+      }
+      return quarantineRequest(() =>
         ingestScanFile(quarantineDeps(context), context.scope, blobSource(args.file, args.file.name), {
           officeId: String(args.officeId),
           scannerType: args.scannerType,
         }),
-      ),
+      );
+    },
   }),
 );
 

@@ -432,6 +432,15 @@ for (const engine of ENGINES) {
       const tooBig = await upload(g, t.ingestor, big, { officeId: 'berlin', scannerType: 'nmap' });
       expect(tooBig.status).toBe(413);
       expect(tooBig.errors?.[0]?.extensions?.code).toBe('REQUEST_TOO_LARGE');
+      // Within the request's room for the multipart envelope, but over the file limit itself.
+      const justOver = await upload(g, t.ingestor, line().padEnd(UPLOAD_MAX_BYTES + 1, ' '), {
+        officeId: 'berlin',
+        scannerType: 'nmap',
+      });
+      expect(justOver.errors?.[0]?.extensions).toMatchObject({
+        code: 'FILE_TOO_LARGE',
+        limit: UPLOAD_MAX_BYTES,
+      });
 
       const elsewhere = await upload(g, t.ingestor, line(), { officeId: 'paris', scannerType: 'nmap' });
       expect(elsewhere.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'officeId' });
