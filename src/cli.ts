@@ -262,6 +262,13 @@ async function main(argv: string[]): Promise<number> {
       console.error(`exposure-gateway: ${(error as Error).message}`);
       return 2;
     }
+    // DuckDB lets one process open a file: usually a running server holds it.
+    if (String((error as Error).message).includes('Could not set lock on file')) {
+      console.error(
+        `exposure-gateway: ${(error as Error).message}\nStop the process that has the DuckDB file open (a running server?) and retry, or use PostgreSQL.`,
+      );
+      return 1;
+    }
     throw error;
   }
 }

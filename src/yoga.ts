@@ -19,7 +19,7 @@ import { createLogger, type Logger } from './log.ts';
 import { schema } from './schema/index.ts';
 
 /** Written by `npm run codegen`: sha256 hash -> document of every operation the project's clients send. */
-export const PERSISTED_DOCUMENTS_FILE = new URL('./gql/persisted-documents.json', import.meta.url);
+const PERSISTED_DOCUMENTS_FILE = new URL('./gql/persisted-documents.json', import.meta.url);
 
 export interface GatewayOptions {
   /** Replaces the authenticator built from the configuration. */

@@ -90,6 +90,19 @@ for (const engine of ENGINES) {
       });
     });
 
+    if (engine === 'duckdb') {
+      it('says so when a running server holds the DuckDB file', async () => {
+        const store = await openStore(database.config);
+        try {
+          const locked = await runCli(['keys', 'list', '--tenant', 'acme'], database.config);
+          expect(locked.code).toBe(1);
+          expect(locked.stderr).toContain('Stop the process that has the DuckDB file open');
+        } finally {
+          await store.close();
+        }
+      });
+    }
+
     it('explains bad arguments with exit code 2', async () => {
       const badRole = await runCli(
         ['keys', 'create', '--tenant', 'acme', '--name', 'x', '--roles', 'root'],
