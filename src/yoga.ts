@@ -63,8 +63,10 @@ function useRequestSizeLimit(config: Config, log: RequestLog): Plugin {
       const length = request.headers.get('content-length');
       if (length !== null) {
         if (Number(length) > limit) {
-          const error = tooLarge();
-          endResponse(json({ errors: [error.toJSON()] }, 413));
+          // Answered here, before yoga reads the body; `http` is yoga's status hint, not for clients.
+          const { message, extensions } = tooLarge();
+          const { http: _status, ...visible } = extensions;
+          endResponse(json({ errors: [{ message, extensions: visible }] }, 413));
         }
         return;
       }
