@@ -4,13 +4,21 @@ import ipaddr from 'ipaddr.js';
 /** Canonical text of a strict IPv4 or IPv6 address, or null: no CIDR suffix, zone or leading zeros. */
 export function canonicalIp(text: string): string | null {
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
-    if (text.split('.').some((part) => part.length > 1 && part.startsWith('0'))) return null;
+    if (hasLeadingZero(text)) return null;
     return ipaddr.IPv4.parse(text).toString();
   }
   if (text.includes(':') && !text.includes('%') && !text.includes('/') && ipaddr.IPv6.isValid(text)) {
+    // An embedded IPv4 part ("::ffff:010.0.0.1") is as ambiguous as a bare one.
+    const tail = text.slice(text.lastIndexOf(':') + 1);
+    if (tail.includes('.') && hasLeadingZero(tail)) return null;
     return ipaddr.IPv6.parse(text).toString();
   }
   return null;
+}
+
+/** A dotted-decimal part like "010": octal to some parsers, decimal to others. */
+function hasLeadingZero(dotted: string): boolean {
+  return dotted.split('.').some((part) => part.length > 1 && part.startsWith('0'));
 }
 
 function hex(bytes: number[]): string {

@@ -37,6 +37,7 @@ const REQUIRED_FIELDS = [
   'status',
   'severity',
 ] as const;
+const REQUIRED = new Set<string>(REQUIRED_FIELDS);
 const KNOWN_FIELDS = new Set<string>([
   ...ID_FIELDS,
   ...TEXT_FIELDS,
@@ -53,7 +54,28 @@ const KNOWN_FIELDS = new Set<string>([
 ]);
 
 // An offset is required: a bare local time means different instants on different scanners.
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+/** kysely-duckdb reads years before 100 back wrong and PostgreSQL has no year 0: keep to the Unix era. */
+const EARLIEST_TIMESTAMP = Date.UTC(1970, 0, 1);
+
+/** Date.parse rolls a day that does not exist over (2026-02-30 becomes March 2): check every part first. */
+function isCalendarTime(match: RegExpExecArray): boolean {
+  const part = (group: number) => Number(match[group] ?? 0);
+  const [year, month, day] = [part(1), part(2), part(3)];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const [hour, minute, second, offsetHour, offsetMinute] = [part(4), part(5), part(6), part(9), part(10)];
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHour <= 23 &&
+    offsetMinute <= 59
+  );
+}
 
 export interface ValidationResult {
   /** Valid events with their index in the input. */
@@ -100,7 +122,9 @@ function validateEvent(
     const value = raw[field];
     if (value === undefined || value === null) return null;
     if (typeof value !== 'string') return reject(field, 'INVALID_TYPE', 'must be a string');
-    if (value.length === 0) return reject(field, 'INVALID_VALUE', 'must not be empty');
+    // An empty required field is already reported as REQUIRED.
+    if (value.length === 0)
+      return REQUIRED.has(field) ? null : reject(field, 'INVALID_VALUE', 'must not be empty');
     if (value.length > max) return reject(field, 'TOO_LONG', `must be at most ${max} characters`);
     return value;
   };
@@ -139,7 +163,8 @@ function validateEvent(
   const timestamp = (): string | null => {
     const value = raw.timestamp;
     if (value === undefined || value === null || value === '') return null;
-    if (typeof value !== 'string' || !TIMESTAMP.test(value)) {
+    const match = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
+    if (typeof value !== 'string' || !match) {
       return reject(
         'timestamp',
         'INVALID_TIMESTAMP',
@@ -147,7 +172,12 @@ function validateEvent(
       );
     }
     const millis = Date.parse(value);
-    if (Number.isNaN(millis)) return reject('timestamp', 'INVALID_TIMESTAMP', 'is not a valid date and time');
+    if (Number.isNaN(millis) || !isCalendarTime(match)) {
+      return reject('timestamp', 'INVALID_TIMESTAMP', 'is not a valid date and time');
+    }
+    if (millis < EARLIEST_TIMESTAMP) {
+      return reject('timestamp', 'OUT_OF_RANGE', 'must not be before 1970-01-01T00:00:00Z');
+    }
     if (millis > latestAllowed) {
       return reject('timestamp', 'FUTURE_TIMESTAMP', 'is further in the future than the allowed clock skew');
     }

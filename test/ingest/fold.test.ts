@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import type { ExposureEvent } from '../../src/ingest/event.ts';
+import {
+  applyEvent,
+  COALESCED_FIELDS,
+  compareEvents,
+  compareText,
+  dropBatchRepeats,
+  exposureKey,
+  foldEvents,
+} from '../../src/ingest/fold.ts';
+
+let sequence = 0;
+
+/** A validated event with every optional field empty. */
+function event(overrides: Partial<ExposureEvent> = {}): ExposureEvent {
+  sequence += 1;
+  return {
+    eventId: `e${String(sequence).padStart(4, '0')}`,
+    timestamp: '2026-01-10T10:00:00.000Z',
+    officeId: 'berlin',
+    exposureId: 'x',
+    exposureClass: 'open_port',
+    status: 'OPEN',
+    severity: 'HIGH',
+    eventAction: null,
+    eventKind: null,
+    assetId: null,
+    assetHostname: null,
+    assetIp: null,
+    riskScore: null,
+    confidence: null,
+    dstIp: null,
+    dstPort: null,
+    protocol: null,
+    scanRunId: null,
+    scannerType: null,
+    dedupeKey: null,
+    serviceName: null,
+    serviceProduct: null,
+    serviceVersion: null,
+    resource: null,
+    dispositionStatus: null,
+    dispositionReason: null,
+    rawPayload: null,
+    ...overrides,
+  };
+}
+
+const only = (states: Map<string, unknown>) => {
+  expect(states.size).toBe(1);
+  return [...states.values()][0];
+};
+
+describe('compareText', () => {
+  it('orders by UTF-8 bytes, as the engines do, not by UTF-16 code units', () => {
+    // U+FF5A is below U+1F600, but its UTF-16 unit is above the surrogate that starts U+1F600.
+    expect('😀' < 'ｚ').toBe(true);
+    expect(compareText('ｚ', '😀')).toBeLessThan(0);
+    expect(['é', 'a', 'Z', '😀', 'ｚ', '中'].sort(compareText)).toEqual(['Z', 'a', 'é', '中', 'ｚ', '😀']);
+    expect(compareText('same', 'same')).toBe(0);
+  });
+});
+
+describe('compareEvents', () => {
+  it('orders by timestamp, then event id', () => {
+    const a = event({ eventId: 'b', timestamp: '2026-01-10T10:00:00.000Z' });
+    const b = event({ eventId: 'a', timestamp: '2026-01-10T10:00:00.001Z' });
+    const c = event({ eventId: 'c', timestamp: '2026-01-10T10:00:00.001Z' });
+    expect([c, b, a].sort(compareEvents)).toEqual([a, b, c]);
+  });
+});
+
+describe('applyEvent and foldEvents', () => {
+  it('starts a state from the first event', () => {
+    const first = event({ timestamp: '2026-01-10T10:00:00.000Z', riskScore: 50 });
+    expect(applyEvent(undefined, first)).toMatchObject({
+      officeId: 'berlin',
+      exposureId: 'x',
+      firstSeen: '2026-01-10T10:00:00.000Z',
+      lastSeen: '2026-01-10T10:00:00.000Z',
+      lastEventId: first.eventId,
+      riskScore: 50,
+    });
+  });
+
+  it('takes status, severity, class, action and kind from the latest event, even when empty', () => {
+    const state = only(
+      foldEvents([
+        event({
+          timestamp: '2026-01-10T00:00:00.000Z',
+          status: 'OPEN',
+          severity: 'CRITICAL',
+          eventAction: 'detected',
+          eventKind: 'alert',
+        }),
+        event({
+          timestamp: '2026-01-11T00:00:00.000Z',
+          status: 'CLOSED',
+          severity: 'LOW',
+          exposureClass: 'weak_tls',
+        }),
+      ]),
+    );
+    expect(state).toMatchObject({
+      status: 'CLOSED',
+      severity: 'LOW',
+      exposureClass: 'weak_tls',
+      eventAction: null,
+      eventKind: null,
+    });
+  });
+
+  it('never lets a null erase a known optional value (COALESCE), for every coalesced field', () => {
+    const values: Partial<ExposureEvent> = {
+      assetId: 'asset-1',
+      assetHostname: 'db1',
+      assetIp: '10.0.0.7',
+      riskScore: 0,
+      confidence: 0,
+      dstIp: '10.0.0.5',
+      dstPort: 0,
+      protocol: 'tcp',
+      serviceName: 'rdp',
+      serviceProduct: 'xrdp',
+      serviceVersion: '0.9',
+      resource: { port: 3389 },
+      dispositionStatus: 'accepted_risk',
+      dispositionReason: 'lab',
+    };
+    expect(Object.keys(values).sort()).toEqual([...COALESCED_FIELDS].sort());
+    const state = only(
+      foldEvents([
+        event({ ...values, timestamp: '2026-01-10T00:00:00.000Z' }),
+        event({ timestamp: '2026-01-11T00:00:00.000Z' }),
+      ]),
+    );
+    // Zero is a value, not an absence.
+    expect(state).toMatchObject(values);
+  });
+
+  it('takes an optional value from the latest event that has it', () => {
+    const state = only(
+      foldEvents([
+        event({ timestamp: '2026-01-10T00:00:00.000Z', serviceName: 'old', riskScore: 10 }),
+        event({ timestamp: '2026-01-11T00:00:00.000Z', serviceName: 'new' }),
+        event({ timestamp: '2026-01-12T00:00:00.000Z' }),
+      ]),
+    );
+    expect(state).toMatchObject({ serviceName: 'new', riskScore: 10 });
+  });
+
+  it('gives the same state whatever order the events come in', () => {
+    const events = [
+      event({ timestamp: '2026-01-12T00:00:00.000Z', status: 'CLOSED' }),
+      event({ timestamp: '2026-01-10T00:00:00.000Z', serviceName: 'rdp', riskScore: 90 }),
+      event({ timestamp: '2026-01-11T00:00:00.000Z', riskScore: 40, eventAction: 'rescanned' }),
+      event({ exposureId: 'y', timestamp: '2026-01-09T00:00:00.000Z' }),
+    ];
+    const expected = foldEvents(events);
+    expect(expected.get(exposureKey({ officeId: 'berlin', exposureId: 'x' }))).toMatchObject({
+      status: 'CLOSED',
+      riskScore: 40,
+      serviceName: 'rdp',
+      eventAction: null,
+      firstSeen: '2026-01-10T00:00:00.000Z',
+      lastSeen: '2026-01-12T00:00:00.000Z',
+      lastEventId: events[0]!.eventId,
+    });
+    for (const order of [
+      [3, 2, 1, 0],
+      [1, 3, 0, 2],
+      [2, 0, 3, 1],
+    ]) {
+      expect(foldEvents(order.map((i) => events[i]!))).toEqual(expected);
+    }
+  });
+
+  it('breaks a timestamp tie by event id in byte order', () => {
+    const ts = '2026-01-10T10:00:00.000Z';
+    const states = foldEvents([
+      event({ eventId: '😀', timestamp: ts, severity: 'LOW' }),
+      event({ eventId: 'ｚ', timestamp: ts, severity: 'CRITICAL' }),
+    ]);
+    expect(only(states)).toMatchObject({ severity: 'LOW', lastEventId: '😀' });
+  });
+
+  it('keeps exposures of different offices apart', () => {
+    const states = foldEvents([event({ officeId: 'berlin' }), event({ officeId: 'paris' })]);
+    expect([...states.keys()].sort()).toEqual([
+      exposureKey({ officeId: 'berlin', exposureId: 'x' }),
+      exposureKey({ officeId: 'paris', exposureId: 'x' }),
+    ]);
+  });
+});
+
+describe('exposureKey', () => {
+  it('cannot be confused by separators inside the ids', () => {
+    expect(exposureKey({ officeId: 'a","b', exposureId: 'c' })).not.toBe(
+      exposureKey({ officeId: 'a', exposureId: 'b","c' }),
+    );
+    expect(exposureKey({ officeId: 'a:b', exposureId: 'c' })).not.toBe(
+      exposureKey({ officeId: 'a', exposureId: 'b:c' }),
+    );
+  });
+});
+
+describe('dropBatchRepeats', () => {
+  it('keeps the first of several events with one event id', () => {
+    const a = event({ eventId: 'same', severity: 'LOW' });
+    const b = event({ eventId: 'same', severity: 'HIGH' });
+    const c = event({ eventId: 'other' });
+    expect(dropBatchRepeats([a, b, c])).toEqual([a, c]);
+  });
+
+  it('keeps the first of several events with one dedupe key in one office', () => {
+    const a = event({ dedupeKey: 'd' });
+    const b = event({ dedupeKey: 'd' });
+    const otherOffice = event({ dedupeKey: 'd', officeId: 'paris' });
+    const noKey = [event(), event()];
+    expect(dropBatchRepeats([a, b, otherOffice, ...noKey])).toEqual([a, otherOffice, ...noKey]);
+  });
+
+  it('does not let a dropped repeat claim its dedupe key', () => {
+    const a = event({ eventId: 'same' });
+    const repeat = event({ eventId: 'same', dedupeKey: 'd' });
+    const b = event({ dedupeKey: 'd' });
+    expect(dropBatchRepeats([a, repeat, b])).toEqual([a, b]);
+  });
+});
