@@ -5,7 +5,7 @@ import { type Scope, scopeIncludesOffice } from '../scope.ts';
 import type { ChangeFeed } from './changes.ts';
 import type { ExposureEvent, IngestResult, RejectedEvent } from './event.ts';
 import { validateEvents } from './validate.ts';
-import { batchHash, writeEvents } from './writer.ts';
+import { batchHash, lockTenant, writeEvents } from './writer.ts';
 
 export interface IngestRequest {
   events: readonly unknown[];
@@ -74,6 +74,9 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
     const key = request.idempotencyKey;
     const hash = key ? batchHash([events, request.skipInvalid ?? false]) : '';
     if (key) {
+      // Before the lookup: a concurrent retry of this key waits for the first call to commit, then
+      // finds its result, instead of writing again and failing on the key.
+      await lockTenant(trx, scope.tenantId);
       const earlier = await findBatch(trx, scope.tenantId, key);
       if (earlier && earlier.requestHash !== hash) {
         throw new IngestRejectedError(

@@ -171,6 +171,20 @@ for (const engine of ENGINES) {
       expect(await eventCount(scope)).toBe(1);
     });
 
+    it('answers concurrent retries of one idempotency key with the first result', async () => {
+      const scope = newScope();
+      const deps = { store: t.store, config };
+      const events = Array.from({ length: 50 }, (_, i) => eventInput({ exposureId: `c${i}` }));
+      // On PostgreSQL the calls run in parallel transactions: the retries must wait, then replay.
+      const results = await Promise.all(
+        [1, 2, 3].map(() => ingest(deps, scope, { events, idempotencyKey: 'concurrent' })),
+      );
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      const first = results.find((r) => !r.replayed);
+      for (const result of results) expect(result).toEqual({ ...first, replayed: result.replayed });
+      expect(await eventCount(scope)).toBe(50);
+    });
+
     it('rejects events for offices outside the scope', async () => {
       const scope: Scope = { tenantId: `tenant-${++tenant}`, officeIds: ['berlin'] };
       const error = await ingest({ store: t.store, config }, scope, {
