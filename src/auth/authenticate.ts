@@ -25,6 +25,28 @@ export interface AuthenticatorOptions {
 
 export type Authenticator = (request: Request) => Promise<Principal>;
 
+/**
+ * JWTs already verified, by their text, until they expire: a signed token cannot change, and verifying
+ * it (HMAC or signature, then the claims) is most of what authentication costs per request.
+ */
+class VerifiedTokens {
+  static readonly MAX = 10_000;
+  readonly #tokens = new Map<string, { principal: Principal; expiresAt: number }>();
+
+  get(token: string): Principal | undefined {
+    const hit = this.#tokens.get(token);
+    if (hit && hit.expiresAt > Date.now()) return hit.principal;
+    if (hit) this.#tokens.delete(token);
+    return undefined;
+  }
+
+  set(token: string, principal: Principal, expiresAt: number) {
+    // Oldest first: a Map iterates in insertion order.
+    if (this.#tokens.size >= VerifiedTokens.MAX) this.#tokens.delete(this.#tokens.keys().next().value!);
+    this.#tokens.set(token, { principal, expiresAt });
+  }
+}
+
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
   const { jwks, apiKeys } = options;
@@ -32,6 +54,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   // jose checks the header's alg against `algorithms` before asking for a key.
   const keyFor: JWTVerifyGetKey = (header, token) =>
     header.alg === 'HS256' ? secret! : jwks!(header, token);
+  const verified = new VerifiedTokens();
   return async (request) => {
     const header = request.headers.get('authorization');
     if (!header)
@@ -55,12 +78,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         'UNAUTHENTICATED',
         'this gateway accepts no JWTs: neither AUTH_JWT_SECRET nor AUTH_JWKS_FILE is set',
       );
-    return verifyJwt(token, keyFor, algorithms);
+    const known = verified.get(token);
+    if (known) return known;
+    const { principal, expiresAt } = await verifyJwt(token, keyFor, algorithms);
+    verified.set(token, principal, expiresAt);
+    return principal;
   };
 }
 
-async function verifyJwt(token: string, keyFor: JWTVerifyGetKey, algorithms: string[]): Promise<Principal> {
-  let payload: unknown;
+async function verifyJwt(
+  token: string,
+  keyFor: JWTVerifyGetKey,
+  algorithms: string[],
+): Promise<{ principal: Principal; expiresAt: number }> {
+  let payload: { exp?: number };
   try {
     ({ payload } = await jwtVerify(token, keyFor, { algorithms, requiredClaims: ['exp'] }));
   } catch (error) {
@@ -75,11 +106,15 @@ async function verifyJwt(token: string, keyFor: JWTVerifyGetKey, algorithms: str
   }
   const { tenant_id, office_ids, roles, sub } = claims.data;
   return {
-    subject: sub ?? 'jwt',
-    kind: 'jwt',
-    tenantId: tenant_id,
-    officeIds: office_ids.includes('*') ? 'all' : office_ids,
-    roles,
+    principal: {
+      subject: sub ?? 'jwt',
+      kind: 'jwt',
+      tenantId: tenant_id,
+      officeIds: office_ids.includes('*') ? 'all' : office_ids,
+      roles,
+    },
+    // exp is a required claim: jose has checked that it is there.
+    expiresAt: payload.exp! * 1000,
   };
 }
 

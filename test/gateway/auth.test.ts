@@ -136,6 +136,16 @@ for (const engine of ENGINES) {
       expect(expired.data).toBeUndefined();
     });
 
+    it('stops accepting a token it has already verified once it expires', async () => {
+      const token = await g.token({ expiresIn: '2s' });
+      expect((await post(g.yoga, token)).status).toBe(200);
+      expect((await post(g.yoga, token)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const expired = await post(g.yoga, token);
+      expect(expired).toMatchObject({ status: 401, errors: [{ extensions: { reason: 'TOKEN_EXPIRED' } }] });
+      expect(expired.data).toBeUndefined();
+    });
+
     it('refuses a token without exp or with claims of the wrong shape', async () => {
       const secret = new TextEncoder().encode(g.config.auth.jwtSecret);
       const noExp = await new SignJWT(CLAIMS).setProtectedHeader({ alg: 'HS256' }).sign(secret);
