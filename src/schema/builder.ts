@@ -17,6 +17,8 @@ export const builder = new SchemaBuilder<{
     File: { Input: File; Output: never };
   };
   Connection: { totalCount: number | (() => Promise<number>) };
+  // Fields are non-null unless they say otherwise, as in the contract.
+  DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
@@ -29,6 +31,7 @@ export const builder = new SchemaBuilder<{
         `the caller's roles (${context.principal.roles.join(', ') || 'none'}) do not allow ${info.parentType.name}.${info.fieldName}`,
       ),
   },
+  defaultFieldNullability: false,
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
