@@ -179,14 +179,14 @@ export type Severity =
 export type DashboardOfficesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DashboardOfficesQuery = { offices: Array<{ id: string, name: string | null, lastIngestAt: string | null, openExposures: number | null }> };
+export type DashboardOfficesQuery = { offices: Array<{ id: string, name: string | null, lastIngestAt: string | null, openExposures: number }> };
 
 export type DashboardSummaryQueryVariables = Exact<{
   filter?: ExposureFilter | null | undefined;
 }>;
 
 
-export type DashboardSummaryQuery = { exposureSummary: { total: number | null, open: number | null, closed: number | null, info: number | null, low: number | null, medium: number | null, high: number | null, critical: number | null } | null };
+export type DashboardSummaryQuery = { exposureSummary: { total: number, open: number, closed: number, info: number, low: number, medium: number, high: number, critical: number } };
 
 export type DashboardExposuresQueryVariables = Exact<{
   filter?: ExposureFilter | null | undefined;
