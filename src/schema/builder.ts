@@ -24,6 +24,8 @@ export const builder = new SchemaBuilder<{
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
   scopeAuth: {
+    // A subscription is refused when it opens, not when its first event arrives.
+    authorizeOnSubscribe: true,
     authScopes: (context) => authScopesOf(context.principal),
     unauthorizedError: (_parent, context, info) =>
       clientError(

@@ -10,6 +10,7 @@ import './exposure.ts';
 import './event.ts';
 import './quarantine.ts';
 import './ingest.ts';
+import './subscription.ts';
 
 builder.queryType({
   description: "Reads: every field is confined to the caller's tenant and offices.",

@@ -196,17 +196,18 @@ export function exposureKeyConditions(
   );
 }
 
-/** The exposures with these keys that the scope may see, in no particular order; keys it may not see are left out. */
+/** The exposures with these keys that the scope may see and the filter matches, in no particular order. */
 export async function findExposuresByKeys(
   db: Kysely<Database>,
   scope: Scope,
   keys: readonly ExposureKey[],
+  filter: ExposureFilter | null = null,
 ): Promise<ExposureState[]> {
   if (keys.length === 0) return [];
   const rows = await db
     .selectFrom('exposures_current as c')
     .selectAll('c')
-    .where((eb) => eb.and([exposureConditions(eb, scope, null, 'c'), exposureKeyConditions(eb, keys, 'c')]))
+    .where((eb) => eb.and([exposureConditions(eb, scope, filter, 'c'), exposureKeyConditions(eb, keys, 'c')]))
     .execute();
   return rows.map(toExposureState);
 }

@@ -1,0 +1,54 @@
+/** Live updates: exposures changed by committed ingests. */
+import { Repeater } from '@repeaterjs/repeater';
+import type { GatewayContext } from '../context.ts';
+import { type ExposureState, findExposuresByKeys } from '../db/repositories/exposures.ts';
+import type { ExposureFilter } from '../db/repositories/filters.ts';
+import type { ExposureKey } from '../ingest/event.ts';
+import { builder } from './builder.ts';
+import { Exposure } from './exposure.ts';
+import { ExposureFilterInput, toExposureFilter } from './filters.ts';
+
+/** Keys per lookup: a large ingest is read back in slices, not one statement with thousands of keys. */
+const KEYS_PER_QUERY = 500;
+
+/** The caller's tenant's changes, read back through the scope and the filter after each commit. */
+function changedExposures(
+  context: GatewayContext,
+  filter: ExposureFilter | null,
+): AsyncIterable<ExposureState> {
+  const changes = new Repeater<ExposureKey[]>(async (push, stop) => {
+    const unsubscribe = context.changes.subscribe((change) => {
+      if (change.tenantId === context.scope.tenantId) void push(change.exposures);
+    });
+    await stop;
+    unsubscribe();
+  });
+  return (async function* () {
+    for await (const keys of changes) {
+      for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+        yield* await findExposuresByKeys(
+          context.store.db,
+          context.scope,
+          keys.slice(i, i + KEYS_PER_QUERY),
+          filter,
+        );
+      }
+    }
+  })();
+}
+
+builder.subscriptionType({
+  description: "Live updates, confined like every read to the caller's tenant and offices.",
+  authScopes: { viewer: true },
+});
+
+builder.subscriptionField('exposureChanged', (t) =>
+  t.field({
+    type: Exposure,
+    description:
+      'The new state of each exposure that matches the filter, after every committed ingest that touched it. Served over server-sent events (Accept: text/event-stream).',
+    args: { filter: t.arg({ type: ExposureFilterInput }) },
+    subscribe: (_root, args, context) => changedExposures(context, toExposureFilter(args.filter)),
+    resolve: (exposure) => exposure,
+  }),
+);
