@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 /** Add new benchmarks here; they run in this order. */
-const BENCHMARKS = ['ingest.ts', 'query.ts'];
+const BENCHMARKS = ['ingest.ts', 'ingest-graphql.ts', 'query.ts'];
 
 let failed = 0;
 for (const script of BENCHMARKS) {
