@@ -265,7 +265,7 @@ function withDefaults(value: unknown, defaults: ScanDefaults): { event: unknown;
   return { event };
 }
 
-/** Collects problems in file order, keeping the first MAX_LISTED_PROBLEMS. */
+/** Counts every problem and keeps the first MAX_LISTED_PROBLEMS found. */
 class Problems {
   readonly listed: ScanProblem[] = [];
   count = 0;
@@ -292,7 +292,8 @@ export async function inspectScanFile(
       hash.update(chunk);
       fileSize += chunk.byteLength;
       if (keptBytes < options.maxContentBytes) {
-        const part = Buffer.from(chunk).subarray(0, options.maxContentBytes - keptBytes);
+        const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const part = bytes.subarray(0, options.maxContentBytes - keptBytes);
         kept.push(part);
         keptBytes += part.byteLength;
       }
