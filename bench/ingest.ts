@@ -17,7 +17,7 @@ import { type ExposureCurrentTable, type NewExposureEvent, SEVERITIES, STATUSES 
 import type { ExposureEvent } from '../src/ingest/event.ts';
 import { type ExposureState, foldEvents } from '../src/ingest/fold.ts';
 import { ipKey } from '../src/ingest/ip.ts';
-import { writeEvents } from '../src/ingest/writer.ts';
+import { COALESCED_COLUMNS, LATEST_COLUMNS, writeEvents } from '../src/ingest/writer.ts';
 
 const EVENTS = 20_000;
 const OFFICES = 5;
@@ -160,32 +160,6 @@ function currentRow(state: ExposureState): Insertable<ExposureCurrentTable> {
   };
 }
 
-const LATEST = [
-  'exposure_class',
-  'status',
-  'severity',
-  'severity_rank',
-  'event_action',
-  'event_kind',
-] as const;
-const COALESCED = [
-  'asset_id',
-  'asset_hostname',
-  'asset_ip',
-  'risk_score',
-  'confidence',
-  'dst_ip',
-  'dst_ip_key',
-  'dst_port',
-  'protocol',
-  'service_name',
-  'service_product',
-  'service_version',
-  'resource',
-  'disposition_status',
-  'disposition_reason',
-] as const;
-
 /**
  * The naive path: the batch's events in one multi-row VALUES insert, then the batch folded per key in JS
  * (DuckDB keeps only one row per key of a multi-row upsert) and upserted with one multi-row VALUES
@@ -204,9 +178,9 @@ async function valuesBatch(store: Store, events: readonly ExposureEvent[]): Prom
       .values([...foldEvents(events).values()].map(currentRow))
       .onConflict((oc) =>
         oc.columns(['tenant_id', 'office_id', 'exposure_id']).doUpdateSet((eb) => ({
-          ...Object.fromEntries(LATEST.map((c) => [c, eb.ref(`excluded.${c}`)])),
+          ...Object.fromEntries(LATEST_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)])),
           ...Object.fromEntries(
-            COALESCED.map((c) => [
+            COALESCED_COLUMNS.map((c) => [
               c,
               sql`coalesce(${eb.ref(`excluded.${c}`)}, exposures_current.${sql.ref(c)})`,
             ]),

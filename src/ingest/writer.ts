@@ -61,16 +61,16 @@ const EVENT_COLUMNS: readonly EventColumn[] = [
 ];
 
 /** Current-state columns taken from the latest event (see LATEST_FIELDS in fold.ts). */
-const LATEST_COLUMNS = [
+export const LATEST_COLUMNS = [
   'exposure_class',
   'status',
   'severity',
   'severity_rank',
   'event_action',
   'event_kind',
-];
+] as const;
 /** Current-state columns taken from the latest event that has them (see COALESCED_FIELDS in fold.ts). */
-const COALESCED_COLUMNS = [
+export const COALESCED_COLUMNS = [
   'asset_id',
   'asset_hostname',
   'asset_ip',
@@ -86,7 +86,7 @@ const COALESCED_COLUMNS = [
   'resource',
   'disposition_status',
   'disposition_reason',
-];
+] as const;
 const STATE_COLUMNS = [...LATEST_COLUMNS, ...COALESCED_COLUMNS];
 const CURRENT_COLUMNS = [
   'tenant_id',
