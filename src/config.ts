@@ -43,6 +43,8 @@ export interface DatabaseConfig {
   /** DuckDB file (':memory:' allowed); ignored on PostgreSQL. */
   duckdbPath: string;
   postgresUrl?: string;
+  /** Reads running longer are cancelled (DuckDB interrupt, PostgreSQL statement_timeout); writes are not. */
+  queryTimeoutMs?: number;
 }
 
 export interface IngestConfig {
@@ -59,7 +61,6 @@ export interface Config {
   port: number;
   auth: { jwtSecret?: string; jwksFile?: string; demoMode: boolean };
   ingest: IngestConfig;
-  queryTimeoutMs: number;
   /** Most buckets one eventTimeline call may return per group. */
   timelineMaxBuckets: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -88,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       engine: e.DB_TYPE,
       duckdbPath: e.DB_PATH === ':memory:' ? e.DB_PATH : path.resolve(e.DB_PATH),
       ...(e.DATABASE_URL ? { postgresUrl: e.DATABASE_URL } : {}),
+      queryTimeoutMs: e.QUERY_TIMEOUT_MS,
     },
     host: e.HOST,
     port: e.PORT,
@@ -103,7 +105,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       quarantineMaxContentBytes: e.QUARANTINE_MAX_CONTENT_BYTES,
       uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     },
-    queryTimeoutMs: e.QUERY_TIMEOUT_MS,
     timelineMaxBuckets: e.TIMELINE_MAX_BUCKETS,
     logLevel: e.LOG_LEVEL,
     limits: {

@@ -40,8 +40,22 @@ export interface Store {
 
 export async function openStore(config: DatabaseConfig, options: { readers?: number } = {}): Promise<Store> {
   return config.engine === 'duckdb'
-    ? openDuckDb(config.duckdbPath, options.readers ?? 4)
-    : openPostgres(requirePostgresUrl(config));
+    ? openDuckDb(config.duckdbPath, options.readers ?? 4, config.queryTimeoutMs)
+    : openPostgres(requirePostgresUrl(config), config.queryTimeoutMs);
+}
+
+/** A read ran longer than the configured query timeout and was cancelled. */
+export class QueryTimeoutError extends Error {
+  override name = 'QueryTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`the query ran longer than ${timeoutMs} ms and was cancelled`);
+  }
+}
+
+/** True for a read cancelled by the query timeout on either engine. */
+export function isQueryTimeout(error: unknown): boolean {
+  // 57014 query_canceled: what PostgreSQL raises when statement_timeout fires.
+  return error instanceof QueryTimeoutError || (error as { code?: unknown } | null)?.code === '57014';
 }
 
 function requirePostgresUrl(config: DatabaseConfig): string {
@@ -55,9 +69,26 @@ function requirePostgresUrl(config: DatabaseConfig): string {
  */
 class SerialDuckDbConnection {
   readonly #queue = new SerialQueue();
-  constructor(readonly raw: DuckDBConnection) {}
+  constructor(
+    readonly raw: DuckDBConnection,
+    private readonly timeoutMs?: number,
+  ) {}
   run(text: string, values?: unknown) {
-    return this.#queue.run(() => this.raw.run(text, values as never));
+    return this.#queue.run(async () => {
+      if (!this.timeoutMs) return this.raw.run(text, values as never);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        this.raw.interrupt();
+      }, this.timeoutMs);
+      try {
+        return await this.raw.run(text, values as never);
+      } catch (error) {
+        throw timedOut ? new QueryTimeoutError(this.timeoutMs) : error;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
   }
   stream(text: string, values?: unknown) {
     return this.#queue.run(() => this.raw.stream(text, values as never));
@@ -79,13 +110,17 @@ class DuckDbConnectionPool {
   readonly #idle: SerialDuckDbConnection[] = [];
   readonly #waiting: ((connection: SerialDuckDbConnection) => void)[] = [];
 
-  static async create(instance: DuckDBInstance, size: number): Promise<DuckDbConnectionPool> {
+  static async create(
+    instance: DuckDBInstance,
+    size: number,
+    timeoutMs?: number,
+  ): Promise<DuckDbConnectionPool> {
     const pool = new DuckDbConnectionPool();
     for (let i = 0; i < size; i++) {
       const raw = await instance.connect();
       // Timestamps come back as UTC text whatever the process TZ is.
       await raw.run("SET TimeZone = 'UTC'");
-      const connection = new SerialDuckDbConnection(raw);
+      const connection = new SerialDuckDbConnection(raw, timeoutMs);
       pool.connections.push(connection);
       pool.#idle.push(connection);
     }
@@ -129,11 +164,11 @@ function duckDbKysely(pool: DuckDbConnectionPool): Kysely<Database> {
   return new Kysely<Database>({ dialect: dialect as unknown as Dialect });
 }
 
-async function openDuckDb(file: string, readers: number): Promise<Store> {
+async function openDuckDb(file: string, readers: number, queryTimeoutMs?: number): Promise<Store> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const instance = await DuckDBInstance.create(file);
   const writerPool = await DuckDbConnectionPool.create(instance, 1);
-  const readerPool = await DuckDbConnectionPool.create(instance, readers);
+  const readerPool = await DuckDbConnectionPool.create(instance, readers, queryTimeoutMs);
   const writerConnection = writerPool.connections[0]!;
   const writerDb = duckDbKysely(writerPool);
   const readerDb = duckDbKysely(readerPool);
@@ -204,15 +239,21 @@ const POSTGRES_ARRAY_TYPES: Record<BulkColumnType, string> = {
   boolean: 'boolean[]',
 };
 
-async function openPostgres(url: string): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    ...(queryTimeoutMs ? { statement_timeout: queryTimeoutMs } : {}),
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     engine: 'postgres',
     db,
     write: (work) =>
-      db.transaction().execute((trx) =>
-        work({
+      db.transaction().execute(async (trx) => {
+        // The query timeout is for reads: an ingest or a rebuild runs as long as it needs.
+        if (queryTimeoutMs) await sql`set local statement_timeout = 0`.execute(trx);
+        return work({
           engine: 'postgres',
           db: trx,
           // One parameter per column: unnest() turns the arrays back into rows server-side.
@@ -224,8 +265,8 @@ async function openPostgres(url: string): Promise<Store> {
             await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c.name)))})
               select * from unnest(${sql.join(arrays)})`.execute(trx);
           },
-        }),
-      ),
+        });
+      }),
     exclusive: (work) => work(db),
     close: () => db.destroy(),
   };
