@@ -1,8 +1,13 @@
 /** IP address parsing shared by validation (events) and filtering (CIDR). */
 import ipaddr from 'ipaddr.js';
 
+/** Dotted decimal with every part 0..255 and no leading zeros: already canonical. */
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** Canonical text of a strict IPv4 or IPv6 address, or null: no CIDR suffix, zone or leading zeros. */
 export function canonicalIp(text: string): string | null {
+  // The common case, checked without parsing: every address field of every event comes through here.
+  if (CANONICAL_IPV4.test(text)) return text;
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
     if (hasLeadingZero(text)) return null;
     return ipaddr.IPv4.parse(text).toString();

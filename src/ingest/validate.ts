@@ -87,85 +87,144 @@ export interface ValidationResult {
 export function validateEvents(inputs: readonly unknown[], limits: ValidationLimits): ValidationResult {
   const result: ValidationResult = { valid: [], rejected: [] };
   const latest = (limits.now ?? new Date()).getTime() + limits.maxFutureSkewSeconds * 1000;
+  const checker = new EventChecker(latest);
   inputs.forEach((input, index) => {
     const problems: RejectedEvent[] = [];
-    const event = validateEvent(input, index, latest, problems);
+    const event = checker.check(input, index, problems);
     if (event && problems.length === 0) result.valid.push({ index, event });
     else result.rejected.push(...problems);
   });
   return result;
 }
 
-function validateEvent(
-  input: unknown,
-  index: number,
-  latestAllowed: number,
-  problems: RejectedEvent[],
-): ExposureEvent | null {
-  const reject = (field: string | null, code: string, message: string) => {
-    problems.push({ index, field, code, message: field ? `${field}: ${message}` : message });
-    return null;
-  };
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return reject(null, 'INVALID_TYPE', 'an event must be a JSON object');
-  }
-  const raw = input as Record<string, unknown>;
-  for (const field of Object.keys(raw)) {
-    if (!KNOWN_FIELDS.has(field)) reject(field, 'UNKNOWN_FIELD', 'is not a field of an exposure event');
-  }
-  for (const field of REQUIRED_FIELDS) {
-    if (raw[field] === undefined || raw[field] === null || raw[field] === '')
-      reject(field, 'REQUIRED', 'is required');
+/**
+ * Checks one event at a time. The per-field checks are methods of one object reused for the whole batch
+ * rather than closures made anew for every event: ingest runs them for every event of every call.
+ */
+class EventChecker {
+  private raw: Record<string, unknown> = {};
+  private index = 0;
+  private problems: RejectedEvent[] = [];
+
+  constructor(private readonly latestAllowed: number) {}
+
+  check(input: unknown, index: number, problems: RejectedEvent[]): ExposureEvent | null {
+    this.index = index;
+    this.problems = problems;
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return this.reject(null, 'INVALID_TYPE', 'an event must be a JSON object');
+    }
+    const raw = input as Record<string, unknown>;
+    this.raw = raw;
+    for (const field of Object.keys(raw)) {
+      if (!KNOWN_FIELDS.has(field))
+        this.reject(field, 'UNKNOWN_FIELD', 'is not a field of an exposure event');
+    }
+    for (const field of REQUIRED_FIELDS) {
+      if (raw[field] === undefined || raw[field] === null || raw[field] === '')
+        this.reject(field, 'REQUIRED', 'is required');
+    }
+
+    const event = {
+      timestamp: this.timestamp(),
+      officeId: this.text('officeId', MAX_ID_LENGTH),
+      exposureId: this.text('exposureId', MAX_ID_LENGTH),
+      exposureClass: this.text('exposureClass', MAX_TEXT_LENGTH),
+      status: this.enumValue('status', STATUSES),
+      severity: this.enumValue('severity', SEVERITIES),
+      eventAction: this.text('eventAction', MAX_TEXT_LENGTH),
+      eventKind: this.text('eventKind', MAX_TEXT_LENGTH),
+      assetId: this.text('assetId', MAX_ID_LENGTH),
+      assetHostname: this.text('assetHostname', MAX_TEXT_LENGTH),
+      assetIp: this.ip('assetIp'),
+      riskScore: this.number('riskScore', 0, 100),
+      confidence: this.number('confidence', 0, 1),
+      dstIp: this.ip('dstIp'),
+      dstPort: this.number('dstPort', 0, 65535, true),
+      protocol: this.text('protocol', MAX_TEXT_LENGTH),
+      scanRunId: this.text('scanRunId', MAX_ID_LENGTH),
+      scannerType: this.text('scannerType', MAX_TEXT_LENGTH),
+      dedupeKey: this.text('dedupeKey', MAX_ID_LENGTH),
+      serviceName: this.text('serviceName', MAX_TEXT_LENGTH),
+      serviceProduct: this.text('serviceProduct', MAX_TEXT_LENGTH),
+      serviceVersion: this.text('serviceVersion', MAX_TEXT_LENGTH),
+      resource: this.json('resource'),
+      dispositionStatus: this.text('dispositionStatus', MAX_TEXT_LENGTH),
+      dispositionReason: this.text('dispositionReason', MAX_TEXT_LENGTH),
+      rawPayload: this.json('rawPayload'),
+    };
+    const eventId = this.text('eventId', MAX_ID_LENGTH);
+    if (problems.length > 0) return null;
+    const { timestamp: ts, officeId, exposureId, exposureClass, status, severity } = event;
+    if (!ts || !officeId || !exposureId || !exposureClass || !status || !severity) return null;
+    const complete = { ...event, timestamp: ts, officeId, exposureId, exposureClass, status, severity };
+    return { eventId: eventId ?? deriveEventId(complete), ...complete };
   }
 
-  const text = (field: string, max: number): string | null => {
-    const value = raw[field];
+  private reject(field: string | null, code: string, message: string): null {
+    this.problems.push({
+      index: this.index,
+      field,
+      code,
+      message: field ? `${field}: ${message}` : message,
+    });
+    return null;
+  }
+
+  private text(field: string, max: number): string | null {
+    const value = this.raw[field];
     if (value === undefined || value === null) return null;
-    if (typeof value !== 'string') return reject(field, 'INVALID_TYPE', 'must be a string');
+    if (typeof value !== 'string') return this.reject(field, 'INVALID_TYPE', 'must be a string');
     // An empty required field is already reported as REQUIRED.
     if (value.length === 0)
-      return REQUIRED.has(field) ? null : reject(field, 'INVALID_VALUE', 'must not be empty');
-    if (value.length > max) return reject(field, 'TOO_LONG', `must be at most ${max} characters`);
+      return REQUIRED.has(field) ? null : this.reject(field, 'INVALID_VALUE', 'must not be empty');
+    if (value.length > max) return this.reject(field, 'TOO_LONG', `must be at most ${max} characters`);
     return value;
-  };
-  const number = (field: string, min: number, max: number, integer = false): number | null => {
-    const value = raw[field];
+  }
+
+  private number(field: string, min: number, max: number, integer = false): number | null {
+    const value = this.raw[field];
     if (value === undefined || value === null) return null;
     if (typeof value !== 'number' || !Number.isFinite(value))
-      return reject(field, 'INVALID_TYPE', 'must be a number');
-    if (integer && !Number.isInteger(value)) return reject(field, 'INVALID_TYPE', 'must be an integer');
-    if (value < min || value > max) return reject(field, 'OUT_OF_RANGE', `must be between ${min} and ${max}`);
+      return this.reject(field, 'INVALID_TYPE', 'must be a number');
+    if (integer && !Number.isInteger(value)) return this.reject(field, 'INVALID_TYPE', 'must be an integer');
+    if (value < min || value > max)
+      return this.reject(field, 'OUT_OF_RANGE', `must be between ${min} and ${max}`);
     return value;
-  };
-  const enumValue = <T extends string>(field: string, allowed: readonly T[]): T | null => {
-    const value = raw[field];
+  }
+
+  private enumValue<T extends string>(field: string, allowed: readonly T[]): T | null {
+    const value = this.raw[field];
     if (value === undefined || value === null || value === '') return null;
     const upper = typeof value === 'string' ? value.toUpperCase() : undefined;
-    const match = allowed.find((candidate) => candidate === upper);
-    return match ?? reject(field, 'INVALID_VALUE', `must be one of ${allowed.join(', ')}`);
-  };
-  const ip = (field: string): string | null => {
-    const value = text(field, 64);
+    for (const candidate of allowed) if (candidate === upper) return candidate;
+    return this.reject(field, 'INVALID_VALUE', `must be one of ${allowed.join(', ')}`);
+  }
+
+  private ip(field: string): string | null {
+    const value = this.text(field, 64);
     if (value === null) return null;
     return (
       canonicalIp(value) ??
-      reject(field, 'INVALID_IP', 'must be an IPv4 or IPv6 address without prefix or leading zeros')
+      this.reject(field, 'INVALID_IP', 'must be an IPv4 or IPv6 address without prefix or leading zeros')
     );
-  };
-  const json = (field: string): unknown => {
-    const value = raw[field];
+  }
+
+  private json(field: string): unknown {
+    const value = this.raw[field];
     if (value === undefined || value === null) return null;
     const size = Buffer.byteLength(JSON.stringify(value));
     if (size > MAX_JSON_BYTES)
-      return reject(field, 'TOO_LARGE', `must serialize to at most ${MAX_JSON_BYTES} bytes`);
+      return this.reject(field, 'TOO_LARGE', `must serialize to at most ${MAX_JSON_BYTES} bytes`);
     return value;
-  };
-  const timestamp = (): string | null => {
-    const value = raw.timestamp;
+  }
+
+  private timestamp(): string | null {
+    const value = this.raw.timestamp;
     if (value === undefined || value === null || value === '') return null;
     const match = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
     if (typeof value !== 'string' || !match) {
-      return reject(
+      return this.reject(
         'timestamp',
         'INVALID_TIMESTAMP',
         'must be ISO-8601 with an offset, e.g. 2026-01-31T12:00:00Z',
@@ -173,52 +232,21 @@ function validateEvent(
     }
     const millis = Date.parse(value);
     if (Number.isNaN(millis) || !isCalendarTime(match)) {
-      return reject('timestamp', 'INVALID_TIMESTAMP', 'is not a valid date and time');
+      return this.reject('timestamp', 'INVALID_TIMESTAMP', 'is not a valid date and time');
     }
     if (millis < EARLIEST_TIMESTAMP) {
-      return reject('timestamp', 'OUT_OF_RANGE', 'must not be before 1970-01-01T00:00:00Z');
+      return this.reject('timestamp', 'OUT_OF_RANGE', 'must not be before 1970-01-01T00:00:00Z');
     }
-    if (millis > latestAllowed) {
-      return reject('timestamp', 'FUTURE_TIMESTAMP', 'is further in the future than the allowed clock skew');
+    if (millis > this.latestAllowed) {
+      return this.reject(
+        'timestamp',
+        'FUTURE_TIMESTAMP',
+        'is further in the future than the allowed clock skew',
+      );
     }
     // Millisecond precision: both engines and JavaScript agree on it exactly.
     return new Date(millis).toISOString();
-  };
-
-  const event = {
-    timestamp: timestamp(),
-    officeId: text('officeId', MAX_ID_LENGTH),
-    exposureId: text('exposureId', MAX_ID_LENGTH),
-    exposureClass: text('exposureClass', MAX_TEXT_LENGTH),
-    status: enumValue('status', STATUSES),
-    severity: enumValue('severity', SEVERITIES),
-    eventAction: text('eventAction', MAX_TEXT_LENGTH),
-    eventKind: text('eventKind', MAX_TEXT_LENGTH),
-    assetId: text('assetId', MAX_ID_LENGTH),
-    assetHostname: text('assetHostname', MAX_TEXT_LENGTH),
-    assetIp: ip('assetIp'),
-    riskScore: number('riskScore', 0, 100),
-    confidence: number('confidence', 0, 1),
-    dstIp: ip('dstIp'),
-    dstPort: number('dstPort', 0, 65535, true),
-    protocol: text('protocol', MAX_TEXT_LENGTH),
-    scanRunId: text('scanRunId', MAX_ID_LENGTH),
-    scannerType: text('scannerType', MAX_TEXT_LENGTH),
-    dedupeKey: text('dedupeKey', MAX_ID_LENGTH),
-    serviceName: text('serviceName', MAX_TEXT_LENGTH),
-    serviceProduct: text('serviceProduct', MAX_TEXT_LENGTH),
-    serviceVersion: text('serviceVersion', MAX_TEXT_LENGTH),
-    resource: json('resource'),
-    dispositionStatus: text('dispositionStatus', MAX_TEXT_LENGTH),
-    dispositionReason: text('dispositionReason', MAX_TEXT_LENGTH),
-    rawPayload: json('rawPayload'),
-  };
-  const eventId = text('eventId', MAX_ID_LENGTH);
-  if (problems.length > 0) return null;
-  const { timestamp: ts, officeId, exposureId, exposureClass, status, severity } = event;
-  if (!ts || !officeId || !exposureId || !exposureClass || !status || !severity) return null;
-  const complete = { ...event, timestamp: ts, officeId, exposureId, exposureClass, status, severity };
-  return { eventId: eventId ?? deriveEventId(complete), ...complete };
+  }
 }
 
 /** A stable id from the event's content, so a resent event without an id is still a duplicate. */
