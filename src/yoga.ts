@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { type Authenticator, createAuthenticator } from './auth/authenticate.ts';
 import { readJwksFile } from './auth/jwks.ts';
 import type { Principal } from './auth/principal.ts';
+import { useCompiledExecution } from './compiled-execution.ts';
 import { type Config, ConfigError } from './config.ts';
 import { createContext, type GatewayContext, type GatewayServices } from './context.ts';
 import { type ClientErrorCode, clientError } from './errors.ts';
@@ -250,6 +251,7 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       useCsrfPrevention(),
       ...(config.persistedOperationsOnly ? [usePersistedOperationsOnly()] : []),
       ...useLimits(config.limits),
+      useCompiledExecution(),
     ],
     context: async ({ request }) => {
       const principal = await authenticate(request);
