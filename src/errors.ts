@@ -13,6 +13,7 @@ export type ClientErrorCode =
   | 'NOT_FOUND'
   | 'ALREADY_RESOLVED'
   | 'FILE_TOO_LARGE'
+  | 'QUERY_TIMEOUT'
   | 'QUERY_TOO_DEEP'
   | 'TOO_MANY_ALIASES'
   | 'QUERY_TOO_LARGE'

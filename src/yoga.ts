@@ -6,8 +6,8 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type GraphQLError, getOperationAST } from 'graphql';
-import { createYoga, type Plugin, useReadinessCheck } from 'graphql-yoga';
+import { GraphQLError, getOperationAST } from 'graphql';
+import { createYoga, maskError, type Plugin, useReadinessCheck } from 'graphql-yoga';
 import { sql } from 'kysely';
 import { type Authenticator, createAuthenticator } from './auth/authenticate.ts';
 import { readJwksFile } from './auth/jwks.ts';
@@ -15,6 +15,7 @@ import type { Principal } from './auth/principal.ts';
 import { useCompiledExecution } from './compiled-execution.ts';
 import { type Config, ConfigError } from './config.ts';
 import { createContext, type GatewayContext, type GatewayServices } from './context.ts';
+import { isQueryTimeout } from './db/database.ts';
 import { type ClientErrorCode, clientError } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
 import { schema } from './schema/index.ts';
@@ -231,7 +232,16 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    maskedErrors: true,
+    maskedErrors: {
+      // A read cancelled by QUERY_TIMEOUT_MS is the client's to narrow; every other unexpected error stays masked.
+      maskError: (error, message, isDev) =>
+        isQueryTimeout(error instanceof GraphQLError ? error.originalError : error)
+          ? clientError(
+              'QUERY_TIMEOUT',
+              `the query ran longer than ${config.database.queryTimeoutMs} ms: narrow its filter or page size`,
+            )
+          : maskError(error, message, isDev),
+    },
     logging: logger,
     graphiql: config.persistedOperationsOnly
       ? false

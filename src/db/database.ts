@@ -267,7 +267,16 @@ async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store
           },
         });
       }),
-    exclusive: (work) => work(db),
+    // Migrations take as long as they take: one connection, the query timeout lifted while they run.
+    exclusive: (work) =>
+      db.connection().execute(async (connection) => {
+        await sql`set statement_timeout = 0`.execute(connection);
+        try {
+          return await work(connection);
+        } finally {
+          await sql`reset statement_timeout`.execute(connection);
+        }
+      }),
     close: () => db.destroy(),
   };
 }

@@ -52,9 +52,12 @@ export interface TestStore {
 }
 
 /** An open, migrated store on a new database. */
-export async function openTestStore(engine: Engine): Promise<TestStore> {
+export async function openTestStore(
+  engine: Engine,
+  options: { queryTimeoutMs?: number } = {},
+): Promise<TestStore> {
   const database = await createTestDatabase(engine);
-  const store = await openStore(database.config);
+  const store = await openStore({ ...database.config, ...options });
   await migrateToLatest(store);
   return {
     store,

@@ -37,8 +37,12 @@ export async function openTestGateway(
   engine: Engine,
   env: Record<string, string> = {},
 ): Promise<TestGateway> {
-  const t = await openTestStore(engine);
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env });
+  // The store is the test database's; only a query timeout set for the test carries over.
+  const t = await openTestStore(
+    engine,
+    env.QUERY_TIMEOUT_MS ? { queryTimeoutMs: config.database.queryTimeoutMs } : {},
+  );
   const changes = new ChangeFeed();
   const yoga = createGateway({ config, store: t.store, changes });
   const token: TestGateway['token'] = (claims = {}) =>
