@@ -5,7 +5,6 @@
  * events and the same batch size, one transaction per batch. Prints a table and saves it to
  * bench/results/ingest-graphql.txt. Target: GraphQL / bulk >= 0.8.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { signToken } from '../src/auth/tokens.ts';
-import { type DatabaseConfig, type Engine, loadConfig } from '../src/config.ts';
+import { type Engine, loadConfig } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { ChangeFeed } from '../src/ingest/changes.ts';
@@ -22,6 +21,7 @@ import { ingest } from '../src/ingest/ingest.ts';
 import { validateEvents } from '../src/ingest/validate.ts';
 import { writeEvents } from '../src/ingest/writer.ts';
 import { createGateway } from '../src/yoga.ts';
+import { createTestDatabase } from '../test/helpers/engines.ts';
 
 const EVENTS = 20_000;
 const OFFICES = 5;
@@ -91,38 +91,6 @@ function generateInputs(): Record<string, unknown>[] {
   });
 }
 
-interface BenchDatabase {
-  config: DatabaseConfig;
-  drop(): Promise<void>;
-}
-
-async function createDatabase(engine: Engine): Promise<BenchDatabase> {
-  if (engine === 'duckdb') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exposure-bench-'));
-    return {
-      config: { engine, duckdbPath: path.join(dir, 'bench.duckdb') },
-      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
-    };
-  }
-  const schema = `bench_${randomUUID().replaceAll('-', '')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create schema ${schema}`);
-  const url = new URL(POSTGRES_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    config: { engine, duckdbPath: '', postgresUrl: url.toString() },
-    drop: () => admin(`drop schema ${schema} cascade`),
-  };
-}
-
 /** Sends batches with one call each; returns the seconds they took. */
 type Path = (store: Store, batches: readonly (readonly Record<string, unknown>[])[]) => Promise<number>;
 
@@ -180,7 +148,7 @@ async function measure(
   inputs: readonly Record<string, unknown>[],
   size: number,
 ) {
-  const database = await createDatabase(engine);
+  const database = await createTestDatabase(engine, POSTGRES_URL);
   const store = await openStore(database.config);
   try {
     await migrateToLatest(store);

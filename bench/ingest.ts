@@ -4,13 +4,12 @@
  * upsert of exposures_current per key), on the same events, one transaction per batch, on both engines.
  * Prints a table and saves it to bench/results/ingest.txt. Target: bulk / VALUES >= 5x.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Insertable, sql } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig, Engine } from '../src/config.ts';
+import type { Engine } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { type ExposureCurrentTable, type NewExposureEvent, SEVERITIES, STATUSES } from '../src/db/tables.ts';
@@ -18,6 +17,7 @@ import type { ExposureEvent } from '../src/ingest/event.ts';
 import { type ExposureState, foldEvents } from '../src/ingest/fold.ts';
 import { ipKey } from '../src/ingest/ip.ts';
 import { COALESCED_COLUMNS, LATEST_COLUMNS, writeEvents } from '../src/ingest/writer.ts';
+import { createTestDatabase } from '../test/helpers/engines.ts';
 
 const EVENTS = 20_000;
 const OFFICES = 5;
@@ -198,43 +198,11 @@ async function bulkBatch(store: Store, events: readonly ExposureEvent[]): Promis
   await store.write((trx) => writeEvents(trx, TENANT, events));
 }
 
-interface BenchDatabase {
-  config: DatabaseConfig;
-  drop(): Promise<void>;
-}
-
-async function createDatabase(engine: Engine): Promise<BenchDatabase> {
-  if (engine === 'duckdb') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exposure-bench-'));
-    return {
-      config: { engine, duckdbPath: path.join(dir, 'bench.duckdb') },
-      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
-    };
-  }
-  const schema = `bench_${randomUUID().replaceAll('-', '')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create schema ${schema}`);
-  const url = new URL(POSTGRES_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    config: { engine, duckdbPath: '', postgresUrl: url.toString() },
-    drop: () => admin(`drop schema ${schema} cascade`),
-  };
-}
-
 type Path = (store: Store, events: readonly ExposureEvent[]) => Promise<void>;
 
 /** Events per second of one path on a fresh database, timing only the batches. */
 async function measure(engine: Engine, write: Path, events: readonly ExposureEvent[], size: number) {
-  const database = await createDatabase(engine);
+  const database = await createTestDatabase(engine, POSTGRES_URL);
   const store = await openStore(database.config);
   try {
     await migrateToLatest(store);
@@ -255,7 +223,7 @@ async function measure(engine: Engine, write: Path, events: readonly ExposureEve
 }
 
 async function version(engine: Engine): Promise<string> {
-  const database = await createDatabase(engine);
+  const database = await createTestDatabase(engine, POSTGRES_URL);
   const store = await openStore(database.config);
   try {
     const { rows } = await sql<{ v: string }>`select version() as v`.execute(store.db);

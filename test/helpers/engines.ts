@@ -19,7 +19,7 @@ export interface TestDatabase {
 }
 
 /** A new, empty database on the engine; PostgreSQL gets its own schema so test files run in parallel. */
-export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
+export async function createTestDatabase(engine: Engine, postgresUrl = POSTGRES_URL): Promise<TestDatabase> {
   if (engine === 'duckdb') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exposure-gateway-'));
     return {
@@ -28,16 +28,16 @@ export async function createTestDatabase(engine: Engine): Promise<TestDatabase> 
     };
   }
   const schema = `test_${randomUUID().replaceAll('-', '')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
   await admin.end();
-  const url = new URL(POSTGRES_URL);
+  const url = new URL(postgresUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {
     config: { engine, duckdbPath: '', postgresUrl: url.toString() },
     drop: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      const client = new pg.Client({ connectionString: postgresUrl });
       await client.connect();
       await client.query(`drop schema ${schema} cascade`);
       await client.end();
