@@ -42,8 +42,6 @@ export const builder = new SchemaBuilder<{
       description: "The node with this global id, or null when it does not exist in the caller's scope.",
     },
     nodeTypeOptions: { description: 'An object with a global id, resolvable through Query.node.' },
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
     // A malformed id is the client's error, with a code like every other.
     decodeGlobalID: (globalID: string) => {
       const text = Buffer.from(globalID, 'base64').toString('utf8');
@@ -58,7 +56,6 @@ export const builder = new SchemaBuilder<{
 
 builder.globalConnectionField('totalCount', (t) =>
   t.int({
-    nullable: false,
     description: 'How many nodes match in all, across every page (exact).',
     // Counted only when asked for: the count is a query of its own.
     resolve: (connection) =>

@@ -30,20 +30,16 @@ ExposureEvent.implement({
   description: 'One observation of an exposure by a scanner, as ingested; never changed afterwards.',
   fields: (t) => ({
     eventId: t.exposeString('eventId', {
-      nullable: false,
       description: 'Idempotency key of the event, unique in the tenant.',
     }),
     timestamp: t.expose('timestamp', {
-      nullable: false,
       type: 'DateTime',
       description: 'When the scanner saw it.',
     }),
     officeId: t.exposeID('officeId', {
-      nullable: false,
       description: 'The office whose scanner reported it.',
     }),
     exposureId: t.exposeString('exposureId', {
-      nullable: false,
       description: 'The exposure it is about, unique in its office.',
     }),
     exposure: t.field({
@@ -53,16 +49,13 @@ ExposureEvent.implement({
       resolve: (event) => exposureNodeKey(event.officeId, event.exposureId),
     }),
     exposureClass: t.exposeString('exposureClass', {
-      nullable: false,
       description: 'What kind of exposure, e.g. open_port, weak_tls, expired_certificate.',
     }),
     status: t.expose('status', {
-      nullable: false,
       type: ExposureStatus,
       description: 'Status reported by this event.',
     }),
     severity: t.expose('severity', {
-      nullable: false,
       type: Severity,
       description: 'Severity reported by this event.',
     }),
@@ -123,7 +116,6 @@ ExposureEvent.implement({
       description: 'The scanner output the event was made from.',
     }),
     ingestedAt: t.expose('ingestedAt', {
-      nullable: false,
       type: 'DateTime',
       description: 'When the gateway stored it.',
     }),
@@ -142,7 +134,6 @@ export const ExposureEventConnection = builder.connectionObject(
 builder.queryField('events', (t) =>
   t.field({
     type: ExposureEventConnection,
-    nullable: false,
     description: 'Events that match the filter, newest first (by timestamp, then event id).',
     args: {
       filter: t.arg({

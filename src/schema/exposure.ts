@@ -89,24 +89,19 @@ Exposure.implement({
     'The current state of one exposure: the fold of its events, where each optional field comes from the latest event that has it.',
   fields: (t) => ({
     officeId: t.exposeID('officeId', {
-      nullable: false,
       description: 'The office whose scanner reported the exposure.',
     }),
     exposureId: t.exposeString('exposureId', {
-      nullable: false,
       description: 'The id of the exposure, unique in its office.',
     }),
     exposureClass: t.exposeString('exposureClass', {
-      nullable: false,
       description: 'What kind of exposure it is, e.g. open_port, weak_tls, expired_certificate.',
     }),
     status: t.expose('status', {
-      nullable: false,
       type: ExposureStatus,
       description: 'Status from the latest event.',
     }),
     severity: t.expose('severity', {
-      nullable: false,
       type: Severity,
       description: 'Severity from the latest event.',
     }),
@@ -159,18 +154,15 @@ Exposure.implement({
     }),
     eventKind: t.exposeString('eventKind', { nullable: true, description: 'Kind of the latest event.' }),
     firstSeen: t.expose('firstSeen', {
-      nullable: false,
       type: 'DateTime',
       description: 'Timestamp of the earliest event.',
     }),
     lastSeen: t.expose('lastSeen', {
-      nullable: false,
       type: 'DateTime',
       description: 'Timestamp of the latest event.',
     }),
     events: t.loadable({
       type: ExposureEventConnection,
-      nullable: false,
       description: 'The events of this exposure, newest first.',
       // Every exposure at one path of the query shares these arguments: one query loads all their pages.
       byPath: true,
@@ -226,7 +218,6 @@ const ExposureOrder = builder.inputType('ExposureOrder', {
 builder.queryField('exposures', (t) =>
   t.field({
     type: ExposureConnection,
-    nullable: false,
     description: 'Exposures that match the filter, by default the last seen first.',
     args: {
       filter: t.arg({

@@ -16,7 +16,6 @@ const RejectedEvent = builder.objectRef<RejectedEventShape>('RejectedEvent').imp
   description: 'A problem with one event of a batch: which event, which field, and why.',
   fields: (t) => ({
     index: t.exposeInt('index', {
-      nullable: false,
       description: 'Position of the event in the batch (or file), from 0.',
     }),
     field: t.exposeString('field', {
@@ -24,12 +23,10 @@ const RejectedEvent = builder.objectRef<RejectedEventShape>('RejectedEvent').imp
       description: 'The field with the problem; null when it concerns the whole event.',
     }),
     code: t.exposeString('code', {
-      nullable: false,
       description:
         'Machine-readable reason, e.g. REQUIRED, OUT_OF_RANGE, FUTURE_TIMESTAMP, TOO_LONG, OFFICE_NOT_ALLOWED.',
     }),
     message: t.exposeString('message', {
-      nullable: false,
       description: 'The reason in words, starting with the field.',
     }),
   }),
@@ -40,29 +37,23 @@ const IngestResult = builder.objectRef<IngestResultShape>('IngestResult').implem
     'What an ingest wrote. For a scan file, counts are summed over its chunks: an exposure touched by two chunks counts in each.',
   fields: (t) => ({
     eventsInserted: t.exposeInt('eventsInserted', {
-      nullable: false,
       description: 'Events appended to the log.',
     }),
     eventsDuplicate: t.exposeInt('eventsDuplicate', {
-      nullable: false,
       description:
         'Valid events already in the log (same eventId, or same dedupeKey in the office) or repeated in the batch.',
     }),
     exposuresInserted: t.exposeInt('exposuresInserted', {
-      nullable: false,
       description: 'Exposures seen for the first time.',
     }),
     exposuresUpdated: t.exposeInt('exposuresUpdated', {
-      nullable: false,
       description: 'Known exposures whose state was merged with new events.',
     }),
     totalProcessed: t.exposeInt('totalProcessed', {
-      nullable: false,
       description: 'Events received, including duplicates and rejected ones.',
     }),
     rejected: t.field({
       type: [RejectedEvent],
-      nullable: false,
       description: 'Events left out with skipInvalid, one entry per problem; empty otherwise.',
       resolve: (result) => result.rejected,
     }),
@@ -188,7 +179,6 @@ async function ingestRequest<T>(context: GatewayContext, work: () => Promise<T>)
 builder.mutationField('ingestExposureEvents', (t) =>
   t.field({
     type: IngestResult,
-    nullable: false,
     authScopes: { ingestor: true },
     description:
       'Writes a batch of events in one transaction: all of the valid ones land or none do. Refused as INVALID_EVENTS (extensions.rejected lists every problem with index, field, code and message), TOO_MANY_EVENTS or IDEMPOTENCY_KEY_REUSED.',
@@ -207,7 +197,6 @@ builder.mutationField('ingestExposureEvents', (t) =>
 builder.mutationField('ingestScanFile', (t) =>
   t.field({
     type: ScanFileResult,
-    nullable: false,
     authScopes: { ingestor: true },
     description:
       'Ingests a scan file (a JSON array of events, or JSON Lines) sent as a multipart upload. The whole file is checked first: if any line or event is bad, the file is quarantined with every problem and nothing is written; otherwise it is written in chunks of INGEST_CHUNK_SIZE events, one commit each.',
@@ -248,7 +237,6 @@ builder.mutationField('ingestScanFile', (t) =>
 builder.mutationField('replayQuarantinedFile', (t) =>
   t.field({
     type: ScanFileResult,
-    nullable: false,
     authScopes: { admin: true },
     description:
       'Runs a PENDING file again with the current settings: ingest is set and the file becomes REPLAYED, or quarantinedFile is set with the new error and one more replayCount.',

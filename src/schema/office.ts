@@ -5,7 +5,7 @@ import { builder } from './builder.ts';
 export const Office = builder.objectRef<OfficeSummary>('Office').implement({
   description: 'A site whose scanners report exposures.',
   fields: (t) => ({
-    id: t.exposeID('officeId', { nullable: false, description: 'The office id, unique inside the tenant.' }),
+    id: t.exposeID('officeId', { description: 'The office id, unique inside the tenant.' }),
     name: t.exposeString('name', { nullable: true }),
     lastIngestAt: t.expose('lastIngestAt', {
       type: 'DateTime',
@@ -21,7 +21,6 @@ export const Office = builder.objectRef<OfficeSummary>('Office').implement({
 builder.queryField('offices', (t) =>
   t.field({
     type: [Office],
-    nullable: false,
     description: 'The offices the caller may see.',
     resolve: (_root, _args, context) => findOffices(context.store.db, context.scope),
   }),

@@ -45,19 +45,16 @@ QuarantinedFile.implement({
   description:
     'A scan file that could not be ingested, kept with what was wrong (and, up to a size limit, its content) until it is replayed or discarded.',
   fields: (t) => ({
-    filename: t.exposeString('filename', { nullable: false, description: 'Name of the file as sent.' }),
-    fileSize: t.exposeInt('fileSize', { nullable: false, description: 'Size of the file in bytes.' }),
+    filename: t.exposeString('filename', { description: 'Name of the file as sent.' }),
+    fileSize: t.exposeInt('fileSize', { description: 'Size of the file in bytes.' }),
     fileHash: t.exposeString('fileHash', {
-      nullable: false,
       description: 'sha256 of the content, lowercase hex.',
     }),
     errorType: t.exposeString('errorType', {
-      nullable: false,
       description:
         'What kind of problem stopped the file (of its latest attempt): PARSE_ERROR, INVALID_EVENTS, EMPTY_FILE, CONTENT_UNAVAILABLE, or a type a worker reported.',
     }),
     errorMessage: t.exposeString('errorMessage', {
-      nullable: false,
       description: 'The problem in words, with the line of the first one.',
     }),
     errorDetails: t.expose('errorDetails', {
@@ -76,16 +73,13 @@ QuarantinedFile.implement({
     }),
     status: t.expose('status', {
       type: QuarantineStatus,
-      nullable: false,
       description: 'PENDING, REPLAYED or DISCARDED.',
     }),
     contentStored: t.exposeBoolean('contentStored', {
-      nullable: false,
       description:
         'Whether the whole content is kept, so the file can be replayed. False for files reported by a worker and for files over the stored size limit.',
     }),
     replayCount: t.exposeInt('replayCount', {
-      nullable: false,
       description: 'How many replays were attempted.',
     }),
     discardReason: t.exposeString('discardReason', {
@@ -94,7 +88,6 @@ QuarantinedFile.implement({
     }),
     quarantinedAt: t.expose('quarantinedAt', {
       type: 'DateTime',
-      nullable: false,
       description: 'When the file entered the quarantine.',
     }),
     resolvedAt: t.expose('resolvedAt', {
@@ -129,7 +122,6 @@ const QuarantineFilterInput = builder.inputType('QuarantineFilter', {
 builder.queryField('quarantinedFiles', (t) =>
   t.field({
     type: QuarantinedFileConnection,
-    nullable: false,
     description: 'Quarantined files of the caller’s offices that match the filter, newest first.',
     args: { filter: t.arg({ type: QuarantineFilterInput }), ...forwardPageArgs(t.arg) },
     resolve: (_root, args, context) => {
@@ -197,7 +189,6 @@ const QuarantineFileInput = builder.inputType('QuarantineFileInput', {
 builder.mutationField('quarantineFile', (t) =>
   t.field({
     type: QuarantinedFile,
-    nullable: false,
     authScopes: { ingestor: true },
     description: 'Reports a file a worker could not process; it is listed as PENDING, without content.',
     args: { input: t.arg({ type: QuarantineFileInput, required: true }) },
@@ -220,7 +211,6 @@ builder.mutationField('quarantineFile', (t) =>
 builder.mutationField('discardQuarantinedFile', (t) =>
   t.field({
     type: QuarantinedFile,
-    nullable: false,
     authScopes: { admin: true },
     description: 'Gives a PENDING file up, with a reason; it stays listed as DISCARDED.',
     args: {
