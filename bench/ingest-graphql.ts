@@ -10,7 +10,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { signToken } from '../src/auth/tokens.ts';
 import { type Engine, loadConfig } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
@@ -21,7 +20,7 @@ import { ingest } from '../src/ingest/ingest.ts';
 import { validateEvents } from '../src/ingest/validate.ts';
 import { writeEvents } from '../src/ingest/writer.ts';
 import { createGateway } from '../src/yoga.ts';
-import { createTestDatabase } from '../test/helpers/engines.ts';
+import { rate, reachableEngines, scratchDatabase } from './support.ts';
 
 const EVENTS = 20_000;
 const OFFICES = 5;
@@ -31,8 +30,6 @@ const TARGET = 0.8;
 const ROUNDS = 3;
 const TENANT = 'bench';
 const SECRET = 'bench-secret-that-is-long-enough';
-const POSTGRES_URL =
-  process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const RESULTS = path.join(import.meta.dirname, 'results', 'ingest-graphql.txt');
 
 const MUTATION = `mutation Ingest($input: IngestExposureEventsInput!) {
@@ -148,7 +145,7 @@ async function measure(
   inputs: readonly Record<string, unknown>[],
   size: number,
 ) {
-  const database = await createTestDatabase(engine, POSTGRES_URL);
+  const database = await scratchDatabase(engine);
   const store = await openStore(database.config);
   try {
     await migrateToLatest(store);
@@ -168,24 +165,9 @@ async function measure(
   }
 }
 
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const rate = (n: number) => Math.round(n).toLocaleString('en-US');
-
 async function main() {
   const inputs = generateInputs();
-  const engines: Engine[] = ['duckdb'];
-  if (await postgresReachable()) engines.push('postgres');
-  else console.error(`PostgreSQL at ${POSTGRES_URL} is not reachable: measuring DuckDB only`);
+  const engines = await reachableEngines();
 
   // Warm up the JIT, the schema and the engines' code paths before anything is timed.
   for (const engine of engines) {

@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Insertable, sql } from 'kysely';
-import pg from 'pg';
 import type { Engine } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -17,7 +16,7 @@ import type { ExposureEvent } from '../src/ingest/event.ts';
 import { type ExposureState, foldEvents } from '../src/ingest/fold.ts';
 import { ipKey } from '../src/ingest/ip.ts';
 import { COALESCED_COLUMNS, LATEST_COLUMNS, writeEvents } from '../src/ingest/writer.ts';
-import { createTestDatabase } from '../test/helpers/engines.ts';
+import { rate, reachableEngines, scratchDatabase } from './support.ts';
 
 const EVENTS = 20_000;
 const OFFICES = 5;
@@ -25,8 +24,6 @@ const EXPOSURES_PER_OFFICE = 600;
 const BATCH_SIZES = [500, 2_000];
 const TARGET = 5;
 const TENANT = 'bench';
-const POSTGRES_URL =
-  process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const RESULTS = path.join(import.meta.dirname, 'results', 'ingest.txt');
 
 /** Deterministic pseudo-random numbers (mulberry32), so every run ingests the same events. */
@@ -202,7 +199,7 @@ type Path = (store: Store, events: readonly ExposureEvent[]) => Promise<void>;
 
 /** Events per second of one path on a fresh database, timing only the batches. */
 async function measure(engine: Engine, write: Path, events: readonly ExposureEvent[], size: number) {
-  const database = await createTestDatabase(engine, POSTGRES_URL);
+  const database = await scratchDatabase(engine);
   const store = await openStore(database.config);
   try {
     await migrateToLatest(store);
@@ -223,7 +220,7 @@ async function measure(engine: Engine, write: Path, events: readonly ExposureEve
 }
 
 async function version(engine: Engine): Promise<string> {
-  const database = await createTestDatabase(engine, POSTGRES_URL);
+  const database = await scratchDatabase(engine);
   const store = await openStore(database.config);
   try {
     const { rows } = await sql<{ v: string }>`select version() as v`.execute(store.db);
@@ -235,25 +232,10 @@ async function version(engine: Engine): Promise<string> {
   }
 }
 
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const rate = (n: number) => Math.round(n).toLocaleString('en-US');
-
 async function main() {
   const events = generateEvents();
   const exposures = new Set(events.map((e) => e.exposureId)).size;
-  const engines: Engine[] = ['duckdb'];
-  if (await postgresReachable()) engines.push('postgres');
-  else console.error(`PostgreSQL at ${POSTGRES_URL} is not reachable: measuring DuckDB only`);
+  const engines = await reachableEngines();
 
   // Warm up the JIT and the engines' code paths, so the first measurement is not the slowest.
   for (const engine of engines) {

@@ -7,14 +7,12 @@
  * Target: gateway / bare >= 0.7 of the requests per second.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { print } from 'graphql';
-import pg from 'pg';
 import { signToken } from '../src/auth/tokens.ts';
 import { type Config, type Engine, loadConfig } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
@@ -35,6 +33,7 @@ import {
 import { createLogger } from '../src/log.ts';
 import type { Scope } from '../src/scope.ts';
 import { listen } from '../src/server.ts';
+import { reachableEngines, scratchDatabase } from './support.ts';
 
 const CONCURRENCY = 8;
 const WARMUP_MS = 2_000;
@@ -43,8 +42,6 @@ const WINDOW_MS = 2_000;
 const WINDOWS = 4;
 const TARGET = 0.7;
 const SECRET = 'bench-secret-that-is-long-enough';
-const POSTGRES_URL =
-  process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const RESULTS = path.join(import.meta.dirname, 'results', 'query.txt');
 const SCOPE: Scope = { tenantId: DEMO_TENANT, officeIds: 'all' };
 
@@ -332,28 +329,13 @@ async function measure(
 async function prepare(
   engine: Engine,
 ): Promise<{ env: Record<string, string>; events: number; drop(): Promise<void> }> {
-  let env: Record<string, string>;
-  let drop: () => Promise<void>;
-  if (engine === 'duckdb') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-query-'));
-    env = { DB_TYPE: 'duckdb', DB_PATH: path.join(dir, 'bench.duckdb') };
-    drop = async () => fs.rmSync(dir, { recursive: true, force: true });
-  } else {
-    const schema = `bench_${randomUUID().replaceAll('-', '')}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    env = { DB_TYPE: 'postgres', DATABASE_URL: url.toString() };
-    drop = async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`drop schema ${schema} cascade`);
-      await client.end();
-    };
-  }
+  const database = await scratchDatabase(engine);
+  const { config: db } = database;
+  const env: Record<string, string> =
+    db.engine === 'duckdb'
+      ? { DB_TYPE: 'duckdb', DB_PATH: db.duckdbPath }
+      : { DB_TYPE: 'postgres', DATABASE_URL: db.postgresUrl ?? '' };
+  const drop = database.drop;
   const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
   const store = await openStore(config.database);
   try {
@@ -393,7 +375,7 @@ async function main(): Promise<void> {
     `| --- | --- | ${OPERATIONS.map(() => '---').join(' | ')} |`,
   ];
   let failed = false;
-  for (const engine of ['duckdb', 'postgres'] as const) {
+  for (const engine of await reachableEngines()) {
     const db = await prepare(engine);
     try {
       const { gateway, bare } = await measure(db.env, token);
