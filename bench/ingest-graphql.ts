@@ -14,11 +14,11 @@ import { signToken } from '../src/auth/tokens.ts';
 import { type Engine, loadConfig } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { writeEvents } from '../src/db/repositories/event-log.ts';
+import type { ExposureEvent } from '../src/domain.ts';
 import { ChangeFeed } from '../src/ingest/changes.ts';
-import type { ExposureEvent } from '../src/ingest/event.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { validateEvents } from '../src/ingest/validate.ts';
-import { writeEvents } from '../src/ingest/writer.ts';
 import { createGateway } from '../src/yoga.ts';
 import { rate, reachableEngines, scratchDatabase } from './support.ts';
 

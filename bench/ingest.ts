@@ -11,11 +11,12 @@ import { type Insertable, sql } from 'kysely';
 import type { Engine } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { type ExposureCurrentTable, type NewExposureEvent, SEVERITIES, STATUSES } from '../src/db/tables.ts';
-import type { ExposureEvent } from '../src/ingest/event.ts';
+import { COALESCED_COLUMNS, LATEST_COLUMNS, writeEvents } from '../src/db/repositories/event-log.ts';
+import type { ExposureCurrentTable, NewExposureEvent } from '../src/db/tables.ts';
+import type { ExposureEvent } from '../src/domain.ts';
+import { SEVERITIES, STATUSES } from '../src/domain.ts';
 import { type ExposureState, foldEvents } from '../src/ingest/fold.ts';
-import { ipKey } from '../src/ingest/ip.ts';
-import { COALESCED_COLUMNS, LATEST_COLUMNS, writeEvents } from '../src/ingest/writer.ts';
+import { ipKey } from '../src/ip.ts';
 import { rate, reachableEngines, scratchDatabase } from './support.ts';
 
 const EVENTS = 20_000;

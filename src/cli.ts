@@ -7,7 +7,7 @@ import { signToken } from './auth/tokens.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from './db/migrate.ts';
-import { rebuildCurrent } from './ingest/writer.ts';
+import { rebuildCurrent } from './db/repositories/event-log.ts';
 
 const USAGE = `Usage: exposure-gateway <command> [options]
 

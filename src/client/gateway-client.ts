@@ -1,13 +1,13 @@
 /** A typed client of a remote gateway, over the documents `npm run codegen` generates from src/client. */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
 import {
   type ExposureEventInput,
   IngestChunkDocument,
   type QuarantineFileInput,
   ReportQuarantinedFileDocument,
 } from '../gql/graphql.ts';
-import type { ExposureEvent, IngestResult, RejectedEvent } from '../ingest/event.ts';
 import { IngestRejectedError } from '../ingest/ingest.ts';
 import { MAX_JSON_BYTES } from '../ingest/validate.ts';
 

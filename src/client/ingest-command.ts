@@ -7,7 +7,7 @@ import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Config } from '../config.ts';
 import type { Store } from '../db/database.ts';
-import type { IngestCounts } from '../ingest/event.ts';
+import type { IngestCounts } from '../domain.ts';
 import { IngestRejectedError } from '../ingest/ingest.ts';
 import { ingestScanFile } from '../ingest/quarantine.ts';
 import {

@@ -2,9 +2,24 @@
 import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { Store } from './database.ts';
 import * as core from './migrations/2026-11-22T00-00-core.ts';
+import * as mergeableState from './migrations/2026-12-01T00-00-mergeable-state.ts';
+import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
-const migrations = { '2026-11-22T00-00-core': core };
+const migrations = {
+  '2026-11-22T00-00-core': core,
+  '2026-12-01T00-00-mergeable-state': mergeableState,
+};
+
+/** Every migration, in the order they apply. */
+export const MIGRATION_NAMES = Object.keys(migrations).sort();
+
+/**
+ * Migrations after which the current state is rebuilt from the log: they add what the stored rows cannot
+ * know, such as the fold positions of their values. Migrations never import application code, so the
+ * rebuild runs here, once, right after them.
+ */
+const REBUILDS_CURRENT = new Set(['2026-12-01T00-00-mergeable-state']);
 
 async function migrator(store: Store, db: Kysely<Database>): Promise<Migrator> {
   // Kysely looks for its own tables in every schema but creates them in the current one: name it.
@@ -26,7 +41,14 @@ function unwrap(result: MigrationResultSet): MigrationResultSet {
 
 /** Migrations are writes: on DuckDB they go through the writer like every other write. */
 export async function migrateToLatest(store: Store): Promise<MigrationResultSet> {
-  return store.exclusive(async (db) => unwrap(await (await migrator(store, db)).migrateToLatest()));
+  const result = await store.exclusive(async (db) =>
+    unwrap(await (await migrator(store, db)).migrateToLatest()),
+  );
+  const applied = (result.results ?? []).filter((r) => r.direction === 'Up' && r.status === 'Success');
+  if (applied.some((r) => REBUILDS_CURRENT.has(r.migrationName))) {
+    await store.write((trx) => rebuildCurrent(trx));
+  }
+  return result;
 }
 
 export async function migrateDown(store: Store): Promise<MigrationResultSet> {

@@ -1,45 +1,35 @@
 /** Table types of the store: one interface per table, shared by both engines. */
 import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type {
+  CoalescedField,
+  ColumnOf,
+  EXPOSURE_FIELDS,
+  ExposureField,
+  ExposureFieldValues,
+  QuarantineStatus,
+} from '../domain.ts';
 
 /** Timestamps are written as ISO strings (DuckDB cannot bind a Date) and read back as Date. */
 export type Timestamp = ColumnType<Date, string, string>;
 /** JSON is written as serialized text; DuckDB reads it back as text, PostgreSQL as a value. */
 export type Json = ColumnType<unknown, string | null, string | null>;
 
-export const SEVERITIES = ['INFO', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-export const STATUSES = ['OPEN', 'CLOSED'] as const;
-export type ExposureStatus = (typeof STATUSES)[number];
-export const QUARANTINE_STATUSES = ['PENDING', 'REPLAYED', 'DISCARDED'] as const;
-export type QuarantineStatus = (typeof QUARANTINE_STATUSES)[number];
+type StoredValue<F extends ExposureField> = (typeof EXPOSURE_FIELDS)[F]['type'] extends 'json'
+  ? Json
+  : ExposureFieldValues[F];
 
 /** Columns an event carries beyond its identity; the same names exist on the current-state row. */
-export interface ExposureStateColumns {
-  exposure_class: string;
-  status: ExposureStatus;
-  severity: Severity;
+export type ExposureStateColumns = { [F in ExposureField as ColumnOf<F>]: StoredValue<F> } & {
+  /** Index of severity in SEVERITIES, so severity sorts and compares in its order. */
   severity_rank: number;
-  event_action: string | null;
-  event_kind: string | null;
-  asset_id: string | null;
-  asset_hostname: string | null;
-  asset_ip: string | null;
-  risk_score: number | null;
-  confidence: number | null;
-  dst_ip: string | null;
   /** Family-prefixed fixed-width hex of dst_ip ("4:0a000001"), so a CIDR match is a range scan on both engines. */
   dst_ip_key: string | null;
-  dst_port: number | null;
-  protocol: string | null;
-  service_name: string | null;
-  service_product: string | null;
-  service_version: string | null;
-  resource: Json;
-  disposition_status: string | null;
-  disposition_reason: string | null;
-}
+};
 
-export interface ExposureEventTable extends ExposureStateColumns {
+/** The fold position (see foldPosition) of each coalesced value; null when it is the row's last_position. */
+export type ExposurePositionColumns = { [F in CoalescedField as `${ColumnOf<F>}_position`]: string | null };
+
+export type ExposureEventTable = ExposureStateColumns & {
   tenant_id: string;
   event_id: string;
   timestamp: Timestamp;
@@ -50,17 +40,28 @@ export interface ExposureEventTable extends ExposureStateColumns {
   dedupe_key: string | null;
   raw_payload: Json;
   ingested_at: ColumnType<Date, string | undefined, never>;
-}
+  /** keyHash(tenant_id, office_id, exposure_id): the one-column lookup key of an exposure's events. */
+  exposure_hash: bigint;
+  /** keyHash(tenant_id, office_id, dedupe_key) when there is a dedupe key. */
+  dedupe_hash: bigint | null;
+};
 
-export interface ExposureCurrentTable extends ExposureStateColumns {
-  tenant_id: string;
-  office_id: string;
-  exposure_id: string;
-  first_seen: Timestamp;
-  last_seen: Timestamp;
-  /** The event that decided the latest state: with last_seen, the fold position of the row. */
-  last_event_id: string;
-}
+export type ExposureCurrentTable = ExposureStateColumns &
+  ExposurePositionColumns & {
+    tenant_id: string;
+    office_id: string;
+    exposure_id: string;
+    first_seen: Timestamp;
+    last_seen: Timestamp;
+    /** The event that decided the latest state. */
+    last_event_id: string;
+    /** The fold position of that event. */
+    last_position: string;
+    /** How many events of the log the row folds. */
+    event_count: number;
+    /** keyHash(tenant_id, office_id, exposure_id). */
+    exposure_hash: bigint;
+  };
 
 export interface QuarantinedFileTable {
   tenant_id: string;

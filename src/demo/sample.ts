@@ -4,7 +4,7 @@
  * of them now and then), get resolved, and sometimes reopen.
  */
 import { createHash } from 'node:crypto';
-import type { Severity } from '../db/tables.ts';
+import type { Severity } from '../domain.ts';
 
 export const DEMO_TENANT = 'demo';
 const DAYS = 42;

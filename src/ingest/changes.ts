@@ -1,6 +1,6 @@
 /** In-process notice of exposures changed by a committed ingest; subscriptions listen to it. */
 import { EventEmitter } from 'node:events';
-import type { ExposureKey } from './event.ts';
+import type { ExposureKey } from '../domain.ts';
 
 export interface ExposureChanges {
   tenantId: string;

@@ -1,38 +1,36 @@
 /**
  * The merge rules of the current state, as pure functions. exposures_current must always equal
- * foldEvents(all events), whatever order they arrived in: the SQL in writer.ts implements the same rules.
+ * foldEvents(all events), whatever order they arrived in; the SQL in db/repositories/event-log.ts
+ * implements mergeStates(), which gives the same result from any grouping and order of the events.
  */
-import type { ExposureEvent, ExposureKey } from './event.ts';
-
-/** Fields taken from the latest event, even when it leaves them empty. */
-export const LATEST_FIELDS = ['exposureClass', 'status', 'severity', 'eventAction', 'eventKind'] as const;
-
-/** Optional fields taken from the latest event that has them: a null never erases a known value. */
-export const COALESCED_FIELDS = [
-  'assetId',
-  'assetHostname',
-  'assetIp',
-  'riskScore',
-  'confidence',
-  'dstIp',
-  'dstPort',
-  'protocol',
-  'serviceName',
-  'serviceProduct',
-  'serviceVersion',
-  'resource',
-  'dispositionStatus',
-  'dispositionReason',
-] as const;
-
-type CoalescedField = (typeof COALESCED_FIELDS)[number];
+import {
+  COALESCED_FIELDS,
+  type CoalescedField,
+  type ExposureEvent,
+  type ExposureFieldValues,
+  type ExposureKey,
+  FIELD_NAMES,
+  foldPosition,
+  LATEST_FIELDS,
+} from '../domain.ts';
 
 export type ExposureState = ExposureKey &
-  Pick<ExposureEvent, (typeof LATEST_FIELDS)[number] | CoalescedField> & {
+  ExposureFieldValues & {
     firstSeen: string;
     lastSeen: string;
     lastEventId: string;
+    /** How many events were folded in. */
+    eventCount: number;
   };
+
+/**
+ * A state that remembers where its values came from, so that it can merge with any other: the position
+ * of the latest event, and of the event behind each coalesced value that is set.
+ */
+export interface MergeableState extends ExposureState {
+  lastPosition: string;
+  positions: Partial<Record<CoalescedField, string>>;
+}
 
 /** Byte order of UTF-8, as both engines compare keys (PostgreSQL columns use COLLATE "C"). */
 export function compareText(a: string, b: string): number {
@@ -41,7 +39,7 @@ export function compareText(a: string, b: string): number {
 
 /** Fold order: by timestamp, then event id. */
 export function compareEvents(a: ExposureEvent, b: ExposureEvent): number {
-  return a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : compareText(a.eventId, b.eventId);
+  return compareText(foldPosition(a), foldPosition(b));
 }
 
 export function exposureKey(key: ExposureKey): string {
@@ -50,23 +48,21 @@ export function exposureKey(key: ExposureKey): string {
 
 /** The state after `event`, which must not come before the events already folded into `state`. */
 export function applyEvent(state: ExposureState | undefined, event: ExposureEvent): ExposureState {
-  const coalesced = Object.fromEntries(COALESCED_FIELDS.map((f) => [f, event[f] ?? state?.[f] ?? null]));
+  const next = { ...state } as Record<string, unknown>;
+  for (const field of LATEST_FIELDS) next[field] = event[field];
+  for (const field of COALESCED_FIELDS) next[field] = event[field] ?? state?.[field] ?? null;
   return {
+    ...(next as ExposureFieldValues),
     officeId: event.officeId,
     exposureId: event.exposureId,
-    exposureClass: event.exposureClass,
-    status: event.status,
-    severity: event.severity,
-    eventAction: event.eventAction,
-    eventKind: event.eventKind,
-    ...(coalesced as Pick<ExposureEvent, CoalescedField>),
     firstSeen: state?.firstSeen ?? event.timestamp,
     lastSeen: event.timestamp,
     lastEventId: event.eventId,
+    eventCount: (state?.eventCount ?? 0) + 1,
   };
 }
 
-/** The current state of every exposure the events mention, keyed by exposureKey(). */
+/** The current state of every exposure the events mention, keyed by exposureKey(): the in-order fold. */
 export function foldEvents(events: readonly ExposureEvent[]): Map<string, ExposureState> {
   const states = new Map<string, ExposureState>();
   for (const event of [...events].sort(compareEvents)) {
@@ -76,15 +72,42 @@ export function foldEvents(events: readonly ExposureEvent[]): Map<string, Exposu
   return states;
 }
 
-/** Drops repeats inside one batch (same event id, or same dedupe key in one office), keeping the first. */
-export function dropBatchRepeats(events: readonly ExposureEvent[]): ExposureEvent[] {
-  const ids = new Set<string>();
-  const dedupeKeys = new Set<string>();
-  return events.filter((event) => {
-    const dedupe = event.dedupeKey === null ? null : JSON.stringify([event.officeId, event.dedupeKey]);
-    if (ids.has(event.eventId) || (dedupe !== null && dedupeKeys.has(dedupe))) return false;
-    ids.add(event.eventId);
-    if (dedupe !== null) dedupeKeys.add(dedupe);
-    return true;
-  });
+/** The state of an exposure that has seen only this event. */
+export function stateOfEvent(event: ExposureEvent): MergeableState {
+  const position = foldPosition(event);
+  const values = Object.fromEntries(FIELD_NAMES.map((f) => [f, event[f]])) as ExposureFieldValues;
+  const positions: MergeableState['positions'] = {};
+  for (const field of COALESCED_FIELDS) if (event[field] !== null) positions[field] = position;
+  return {
+    ...values,
+    officeId: event.officeId,
+    exposureId: event.exposureId,
+    firstSeen: event.timestamp,
+    lastSeen: event.timestamp,
+    lastEventId: event.eventId,
+    eventCount: 1,
+    lastPosition: position,
+    positions,
+  };
+}
+
+/**
+ * The join of two states of one exposure built from disjoint sets of events: each field keeps the value of
+ * the later position (a coalesced field only counts positions where it is set), first_seen the earlier.
+ * Commutative and associative, and idempotent but for eventCount, which adds up.
+ */
+export function mergeStates(a: MergeableState, b: MergeableState): MergeableState {
+  const later = compareText(a.lastPosition, b.lastPosition) >= 0 ? a : b;
+  const merged = { ...later, positions: {} } as MergeableState;
+  const values = merged as unknown as Record<string, unknown>;
+  for (const field of COALESCED_FIELDS) {
+    const [pa, pb] = [a.positions[field], b.positions[field]];
+    const from = pb === undefined || (pa !== undefined && compareText(pa, pb) >= 0) ? a : b;
+    values[field] = from[field];
+    const position = from.positions[field];
+    if (position !== undefined) merged.positions[field] = position;
+  }
+  merged.firstSeen = a.firstSeen < b.firstSeen ? a.firstSeen : b.firstSeen;
+  merged.eventCount = a.eventCount + b.eventCount;
+  return merged;
 }

@@ -1,11 +1,17 @@
 /** One ingest call: validate, authorize offices, then write in one transaction and publish the changes. */
+import { createHash } from 'node:crypto';
 import type { IngestConfig } from '../config.ts';
-import type { Store, WriteTransaction } from '../db/database.ts';
+import type { Store } from '../db/database.ts';
+import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
 import { type Scope, scopeIncludesOffice } from '../scope.ts';
 import type { ChangeFeed } from './changes.ts';
-import type { ExposureEvent, IngestResult, RejectedEvent } from './event.ts';
-import { validateEvents } from './validate.ts';
-import { batchHash, lockTenant, writeEvents } from './writer.ts';
+import { GroupCommit, IdempotencyKeyReusedError, type WriteCall, type WriteOutcome } from './group-commit.ts';
+import { canonicalJson, validateEvents } from './validate.ts';
+
+/** Events per group commit when the caller does not say: INGEST_CHUNK_SIZE's default. */
+const DEFAULT_CHUNK_SIZE = 2000;
+/** Transactions one gateway runs at once on PostgreSQL, well under its pool of 10 connections. */
+const POSTGRES_CONCURRENT_GROUPS = 4;
 
 export interface IngestRequest {
   events: readonly unknown[];
@@ -33,8 +39,11 @@ export interface IngestOutcome extends IngestResult {
 
 export interface IngestDeps {
   store: Store;
-  config: Pick<IngestConfig, 'maxEventsPerCall' | 'maxFutureSkewSeconds'>;
+  config: Pick<IngestConfig, 'maxEventsPerCall' | 'maxFutureSkewSeconds'> &
+    Partial<Pick<IngestConfig, 'chunkSize'>>;
   changes?: ChangeFeed;
+  /** Where the calls are written; by default the store's shared group-commit writer. */
+  writer?: GroupCommit;
 }
 
 /** Validates, authorizes and writes one batch for the scope's tenant. */
@@ -70,61 +79,43 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
     );
   }
 
-  const outcome = await deps.store.write(async (trx) => {
-    const key = request.idempotencyKey;
-    const hash = key ? batchHash([events, request.skipInvalid ?? false]) : '';
-    if (key) {
-      // Before the lookup: a concurrent retry of this key waits for the first call to commit, then
-      // finds its result, instead of writing again and failing on the key.
-      await lockTenant(trx, scope.tenantId);
-      const earlier = await findBatch(trx, scope.tenantId, key);
-      if (earlier && earlier.requestHash !== hash) {
-        throw new IngestRejectedError(
-          'IDEMPOTENCY_KEY_REUSED',
-          `idempotency key "${key}" was already used for a different batch`,
-        );
-      }
-      if (earlier) return { ...earlier.result, replayed: true, changed: [] };
-    }
-    const { changed, ...counts } = await writeEvents(trx, scope.tenantId, allowed);
-    // Rejected events count as processed: the caller sent them and gets them back in `rejected`.
-    const result: IngestResult = { ...counts, totalProcessed: events.length, rejected };
-    if (key) await saveBatch(trx, scope.tenantId, key, hash, result);
-    return { ...result, replayed: false, changed };
-  });
+  const key = request.idempotencyKey;
+  const call: WriteCall = {
+    tenantId: scope.tenantId,
+    events: allowed,
+    received: events.length,
+    rejected,
+    idempotency: key ? { key, requestHash: batchHash([events, request.skipInvalid ?? false]) } : null,
+  };
+  let outcome: WriteOutcome;
+  try {
+    outcome = await (deps.writer ?? sharedWriter(deps.store, deps.config.chunkSize)).write(call);
+  } catch (error) {
+    if (!(error instanceof IdempotencyKeyReusedError)) throw error;
+    throw new IngestRejectedError('IDEMPOTENCY_KEY_REUSED', error.message);
+  }
   // Only after commit: subscribers must never see a change that was rolled back.
   deps.changes?.publish({ tenantId: scope.tenantId, exposures: outcome.changed });
   const { changed: _changed, ...result } = outcome;
   return result;
 }
 
-async function findBatch(trx: WriteTransaction, tenantId: string, key: string) {
-  const row = await trx.db
-    .selectFrom('ingest_batches')
-    .select(['request_hash', 'result'])
-    .where('tenant_id', '=', tenantId)
-    .where('idempotency_key', '=', key)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  const result = (typeof row.result === 'string' ? JSON.parse(row.result) : row.result) as IngestResult;
-  return { requestHash: row.request_hash, result };
+const writers = new WeakMap<Store, GroupCommit>();
+
+/** The store's group-commit writer, shared by every ingest on it in this process. */
+function sharedWriter(store: Store, chunkSize = DEFAULT_CHUNK_SIZE): GroupCommit {
+  let writer = writers.get(store);
+  if (!writer) {
+    writer = new GroupCommit(store, {
+      maxEvents: chunkSize,
+      concurrency: store.engine === 'duckdb' ? 1 : POSTGRES_CONCURRENT_GROUPS,
+    });
+    writers.set(store, writer);
+  }
+  return writer;
 }
 
-async function saveBatch(
-  trx: WriteTransaction,
-  tenantId: string,
-  key: string,
-  hash: string,
-  result: IngestResult,
-) {
-  await trx.db
-    .insertInto('ingest_batches')
-    .values({
-      tenant_id: tenantId,
-      idempotency_key: key,
-      request_hash: hash,
-      result: JSON.stringify(result),
-      created_at: new Date().toISOString(),
-    })
-    .execute();
+/** Hash of a batch's content, to tell a retry of an idempotency key from a different batch. */
+export function batchHash(events: readonly unknown[]): string {
+  return createHash('sha256').update(canonicalJson(events)).digest('hex');
 }

@@ -15,9 +15,9 @@ import {
   type QuarantineReason,
   recordReplayFailure,
 } from '../db/repositories/quarantine.ts';
+import type { IngestResult } from '../domain.ts';
 import { type Scope, scopeIncludesOffice } from '../scope.ts';
 import type { ChangeFeed } from './changes.ts';
-import type { IngestResult } from './event.ts';
 import { ingest } from './ingest.ts';
 import {
   inspectScanFile,

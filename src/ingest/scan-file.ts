@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import type { IngestCounts, IngestResult, RejectedEvent } from '../domain.ts';
 import type { Scope } from '../scope.ts';
 import { scopeIncludesOffice } from '../scope.ts';
-import type { IngestCounts, IngestResult, RejectedEvent } from './event.ts';
 import { IngestRejectedError } from './ingest.ts';
 import { validateEvents } from './validate.ts';
 

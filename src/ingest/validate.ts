@@ -1,8 +1,8 @@
 /** Validates raw event input: every problem is reported with the event's index, the field and a reason. */
 import { createHash } from 'node:crypto';
-import { SEVERITIES, STATUSES } from '../db/tables.ts';
-import type { ExposureEvent, RejectedEvent } from './event.ts';
-import { canonicalIp } from './ip.ts';
+import type { ExposureEvent, RejectedEvent } from '../domain.ts';
+import { SEVERITIES, STATUSES } from '../domain.ts';
+import { canonicalIp } from '../ip.ts';
 
 export interface ValidationLimits {
   /** How far in the future a timestamp may be, for scanner clocks that run ahead. */

@@ -1,5 +1,5 @@
 /** Enums shared by several types. */
-import { QUARANTINE_STATUSES, SEVERITIES, STATUSES } from '../db/tables.ts';
+import { QUARANTINE_STATUSES, SEVERITIES, STATUSES } from '../domain.ts';
 import { builder } from './builder.ts';
 
 export const Severity = builder.enumType('Severity', {

@@ -11,8 +11,8 @@ import {
   findExposures,
   findExposuresByKeys,
 } from '../db/repositories/exposures.ts';
+import type { ExposureKey } from '../domain.ts';
 import { clientError } from '../errors.ts';
-import type { ExposureKey } from '../ingest/event.ts';
 import { builder } from './builder.ts';
 import { ExposureStatus, OrderDirection, Severity } from './enums.ts';
 import { ExposureEventConnection } from './event.ts';

@@ -1,7 +1,7 @@
 /** Filter inputs shared by exposure and event fields, and their translation to repository filters. */
 import type { EventFilter, ExposureFilter } from '../db/repositories/filters.ts';
 import { clientError } from '../errors.ts';
-import { cidrKeyRange } from '../ingest/ip.ts';
+import { cidrKeyRange } from '../ip.ts';
 import { builder } from './builder.ts';
 import { ExposureStatus, Severity } from './enums.ts';
 

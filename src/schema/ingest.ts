@@ -1,10 +1,7 @@
 /** Ingestion: the batch mutation, scan-file upload and replay, and what they report back. */
 import type { GatewayContext } from '../context.ts';
+import type { IngestResult as IngestResultShape, RejectedEvent as RejectedEventShape } from '../domain.ts';
 import { clientError } from '../errors.ts';
-import type {
-  IngestResult as IngestResultShape,
-  RejectedEvent as RejectedEventShape,
-} from '../ingest/event.ts';
 import { IngestRejectedError, ingest } from '../ingest/ingest.ts';
 import { ingestScanFile, replayQuarantinedFile, type ScanFileOutcome } from '../ingest/quarantine.ts';
 import { blobSource } from '../ingest/scan-file.ts';

@@ -1,6 +1,6 @@
 /** DateTime, JSON, IPAddress and File. */
 import { GraphQLError, Kind } from 'graphql';
-import { canonicalIp } from '../ingest/ip.ts';
+import { canonicalIp } from '../ip.ts';
 import { builder } from './builder.ts';
 
 const OFFSET_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;

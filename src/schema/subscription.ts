@@ -3,7 +3,7 @@ import { Repeater } from '@repeaterjs/repeater';
 import type { GatewayContext } from '../context.ts';
 import { type ExposureState, findExposuresByKeys } from '../db/repositories/exposures.ts';
 import type { ExposureFilter } from '../db/repositories/filters.ts';
-import type { ExposureKey } from '../ingest/event.ts';
+import type { ExposureKey } from '../domain.ts';
 import { builder } from './builder.ts';
 import { Exposure } from './exposure.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ExposureEvent } from '../../src/ingest/event.ts';
-import {
-  applyEvent,
-  COALESCED_FIELDS,
-  compareEvents,
-  compareText,
-  dropBatchRepeats,
-  exposureKey,
-  foldEvents,
-} from '../../src/ingest/fold.ts';
+import { dropBatchRepeats as dropStagedRepeats } from '../../src/db/repositories/event-log.ts';
+import { COALESCED_FIELDS, type ExposureEvent } from '../../src/domain.ts';
+import { applyEvent, compareEvents, compareText, exposureKey, foldEvents } from '../../src/ingest/fold.ts';
+
+const dropBatchRepeats = (events: ExposureEvent[]) =>
+  dropStagedRepeats(events.map((event) => ({ batch: 0, event }))).map((staged) => staged.event);
 
 let sequence = 0;
 

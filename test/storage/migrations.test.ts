@@ -1,13 +1,16 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/db/database.ts';
-import { migrateDown, migrateToLatest, migrationStatus } from '../../src/db/migrate.ts';
+import { MIGRATION_NAMES, migrateDown, migrateToLatest, migrationStatus } from '../../src/db/migrate.ts';
+import { keyHash } from '../../src/db/repositories/exposure-keys.ts';
+import { EXPOSURE_FIELDS, FIELD_NAMES, SEVERITIES } from '../../src/domain.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
+import { ipKey } from '../../src/ip.ts';
 import { runCli } from '../helpers/cli.ts';
+import { currentStates, foldedStates, validated } from '../helpers/current.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
 import { eventInput } from '../helpers/events.ts';
 
-const CORE = '2026-11-22T00-00-core';
 const TABLES = [
   'api_keys',
   'exposure_events',
@@ -48,11 +51,13 @@ for (const engine of ENGINES) {
 
     it('applies the core migration once; a second run is a no-op that keeps the data', async () => {
       const s = await open();
-      expect((await migrationStatus(s)).map((m) => [m.name, m.executedAt])).toEqual([[CORE, undefined]]);
+      expect((await migrationStatus(s)).map((m) => [m.name, m.executedAt])).toEqual(
+        MIGRATION_NAMES.map((name) => [name, undefined]),
+      );
       const first = await migrateToLatest(s);
-      expect(first.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
-        [CORE, 'Up', 'Success'],
-      ]);
+      expect(first.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual(
+        MIGRATION_NAMES.map((name) => [name, 'Up', 'Success']),
+      );
       expect(await tables(s)).toEqual(TABLES);
       await ingest({ store: s, config }, scope, { events: [eventInput()] });
 
@@ -62,28 +67,31 @@ for (const engine of ENGINES) {
       expect(events).toHaveLength(1);
     });
 
-    it('lists the migration with the time it was applied', async () => {
+    it('lists the migrations with the time they were applied', async () => {
       const s = await open();
       const before = Date.now() - 1000;
       await migrateToLatest(s);
-      const [core, ...rest] = await migrationStatus(s);
-      expect(rest).toEqual([]);
-      expect(core?.name).toBe(CORE);
-      expect(core?.executedAt).toBeInstanceOf(Date);
-      expect(core!.executedAt!.getTime()).toBeGreaterThanOrEqual(before);
+      const status = await migrationStatus(s);
+      expect(status.map((m) => m.name)).toEqual(MIGRATION_NAMES);
+      for (const migration of status) {
+        expect(migration.executedAt).toBeInstanceOf(Date);
+        expect(migration.executedAt!.getTime()).toBeGreaterThanOrEqual(before);
+      }
     });
 
-    it('reverts the migration and applies it again', async () => {
+    it('reverts the migrations one at a time and applies them again', async () => {
       const s = await open();
       await migrateToLatest(s);
       await ingest({ store: s, config }, scope, { events: [eventInput()] });
 
-      const down = await migrateDown(s);
-      expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
-        [CORE, 'Down', 'Success'],
-      ]);
+      for (const name of [...MIGRATION_NAMES].reverse()) {
+        const down = await migrateDown(s);
+        expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+          [name, 'Down', 'Success'],
+        ]);
+      }
       expect(await tables(s)).toEqual([]);
-      expect((await migrationStatus(s))[0]?.executedAt).toBeUndefined();
+      expect((await migrationStatus(s)).every((m) => m.executedAt === undefined)).toBe(true);
       // Nothing left to revert.
       expect((await migrateDown(s)).results).toEqual([]);
 
@@ -96,10 +104,73 @@ for (const engine of ENGINES) {
     it('runs from the command line: up, then status', async () => {
       database = await createTestDatabase(engine);
       const up = await runCli(['migrate', 'up'], database.config);
-      expect(up).toMatchObject({ code: 0, stdout: `applied ${CORE}\n` });
+      expect(up).toMatchObject({
+        code: 0,
+        stdout: MIGRATION_NAMES.map((name) => `applied ${name}\n`).join(''),
+      });
       const status = await runCli(['migrate', 'status'], database.config);
       expect(status.code).toBe(0);
-      expect(status.stdout).toMatch(new RegExp(`^applied \\d{4}-\\d{2}-\\d{2}T\\S+Z  ${CORE}\\n$`));
+      const applied = MIGRATION_NAMES.map((name) => `applied \\d{4}-\\d{2}-\\d{2}T\\S+Z  ${name}\\n`);
+      expect(status.stdout).toMatch(new RegExp(`^${applied.join('')}$`));
+    });
+
+    it('upgrades a store of the first schema: key hashes filled, the current state rebuilt with its positions', async () => {
+      const s = await open();
+      await migrateToLatest(s);
+      for (let i = 1; i < MIGRATION_NAMES.length; i++) await migrateDown(s);
+      const events = validated([
+        eventInput({ eventId: 'e1', timestamp: '2026-01-10T10:00:00Z', riskScore: 40, dedupeKey: 'd1' }),
+        eventInput({ eventId: 'e2', timestamp: '2026-01-11T10:00:00Z', riskScore: null }),
+      ]);
+      // Rows as the first schema's writer left them: the log, and a current state without positions.
+      const rows = events.map((e) => ({
+        tenant_id: 'acme',
+        event_id: e.eventId,
+        timestamp: e.timestamp,
+        office_id: e.officeId,
+        exposure_id: e.exposureId,
+        ...Object.fromEntries(
+          FIELD_NAMES.map((f) => {
+            const { column, type } = EXPOSURE_FIELDS[f];
+            return [column, type === 'json' && e[f] !== null ? JSON.stringify(e[f]) : e[f]];
+          }),
+        ),
+        severity_rank: SEVERITIES.indexOf(e.severity),
+        dst_ip_key: e.dstIp === null ? null : ipKey(e.dstIp),
+        dedupe_key: e.dedupeKey,
+      }));
+      await (s.db as unknown as Kysely<Record<string, object>>)
+        .insertInto('exposure_events')
+        .values(rows)
+        .execute();
+
+      await migrateToLatest(s);
+      expect(await currentStates(s, 'acme')).toEqual(foldedStates(events));
+      const hashes = await s.db
+        .selectFrom('exposure_events')
+        .select(['event_id', 'office_id', 'exposure_id', 'dedupe_key', 'exposure_hash', 'dedupe_hash'])
+        .orderBy('event_id')
+        .execute();
+      expect(
+        hashes.map((h) => [BigInt(h.exposure_hash), h.dedupe_hash === null ? null : BigInt(h.dedupe_hash)]),
+      ).toEqual(
+        events.map((e) => [
+          keyHash('acme', e.officeId, e.exposureId),
+          e.dedupeKey === null ? null : keyHash('acme', e.officeId, e.dedupeKey),
+        ]),
+      );
+      // The upgraded store merges later events by key, with the rebuilt positions.
+      const late = await ingest({ store: s, config }, scope, {
+        events: [
+          eventInput({ eventId: 'e0', timestamp: '2026-01-09T10:00:00Z', riskScore: 90, dedupeKey: 'd1' }),
+        ],
+      });
+      expect(late).toMatchObject({ eventsInserted: 0, eventsDuplicate: 1 });
+      const later = { eventId: 'e3', timestamp: '2026-01-12T10:00:00Z', riskScore: null };
+      await ingest({ store: s, config }, scope, { events: [eventInput(later)] });
+      expect(await currentStates(s, 'acme')).toEqual(
+        foldedStates([...events, ...validated([eventInput(later)])]),
+      );
     });
   });
 }

@@ -4,12 +4,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEVERITIES, STATUSES } from '../../src/db/tables.ts';
-import type { ExposureEvent } from '../../src/ingest/event.ts';
+import { rebuildCurrent } from '../../src/db/repositories/event-log.ts';
+import type { ExposureEvent } from '../../src/domain.ts';
+import { SEVERITIES, STATUSES } from '../../src/domain.ts';
 import { exposureKey } from '../../src/ingest/fold.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
 import { validateEvents } from '../../src/ingest/validate.ts';
-import { rebuildCurrent } from '../../src/ingest/writer.ts';
 import { currentStates, foldedStates } from '../helpers/current.ts';
 import { ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
 

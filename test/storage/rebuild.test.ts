@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import type { ExposureEvent } from '../../src/ingest/event.ts';
-import { rebuildCurrent, writeEvents } from '../../src/ingest/writer.ts';
+import { rebuildCurrent, writeEvents } from '../../src/db/repositories/event-log.ts';
+import type { ExposureEvent } from '../../src/domain.ts';
 import { runCli } from '../helpers/cli.ts';
 import { currentStates, foldedStates, validated } from '../helpers/current.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';

@@ -4,9 +4,10 @@
  */
 import { sql } from 'kysely';
 import { DateTime, IANAZone } from 'luxon';
+import type { ExposureStatus, Severity } from '../../domain.ts';
 import type { Scope } from '../../scope.ts';
 import type { Store } from '../database.ts';
-import type { ExposureRow, ExposureStatus, Severity } from '../tables.ts';
+import type { ExposureRow } from '../tables.ts';
 import { type EventFilter, type ExposureFilter, eventConditions, exposureConditions } from './filters.ts';
 
 export const TIME_BUCKETS = ['FIVE_MINUTES', 'HOUR', 'DAY', 'WEEK', 'MONTH'] as const;

@@ -1,8 +1,8 @@
 /** The event log, newest first: pages, counts, lookups by id and the latest events of many exposures at once. */
 import { type Kysely, sql } from 'kysely';
-import type { ExposureKey } from '../../ingest/event.ts';
+import type { ExposureKey, ExposureStatus, Severity } from '../../domain.ts';
 import type { Scope } from '../../scope.ts';
-import type { Database, ExposureEventRow, ExposureStatus, Severity } from '../tables.ts';
+import type { Database, ExposureEventRow } from '../tables.ts';
 import { exposureKeyConditions, jsonValue } from './exposures.ts';
 import { type EventFilter, eventConditions } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';

@@ -1,14 +1,9 @@
 /** The current state of exposures: pages, counts and lookups by key, always inside the caller's scope. */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import type { ExposureKey } from '../../ingest/event.ts';
+import type { ExposureKey } from '../../domain.ts';
+import { type ExposureStatus, SEVERITIES, type Severity } from '../../domain.ts';
 import type { Scope } from '../../scope.ts';
-import {
-  type Database,
-  type ExposureRow,
-  type ExposureStatus,
-  SEVERITIES,
-  type Severity,
-} from '../tables.ts';
+import type { Database, ExposureRow } from '../tables.ts';
 import { type ExposureFilter, exposureConditions } from './filters.ts';
 import {
   encodeCursor,

@@ -4,8 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Expression, type Kysely, type SqlBool, sql, type Updateable } from 'kysely';
+import type { QuarantineStatus } from '../../domain.ts';
 import type { Scope } from '../../scope.ts';
-import type { Database, QuarantinedFileRow, QuarantinedFileTable, QuarantineStatus } from '../tables.ts';
+import type { Database, QuarantinedFileRow, QuarantinedFileTable } from '../tables.ts';
 import { timestampParam } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 import { scopedOffices } from './scope.ts';

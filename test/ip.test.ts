@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIp, cidrKeyRange, ipKey } from '../../src/ingest/ip.ts';
+import { canonicalIp, cidrKeyRange, ipKey } from '../src/ip.ts';
 
 describe('ipKey', () => {
   it('is family-prefixed fixed-width hex whose text order is address order', () => {

@@ -1,0 +1,384 @@
+/**
+ * The event log's writer: drops duplicates, appends the new events and merges them into the current state,
+ * at a cost in proportion to the batch, never to the history. Every step that looks up the batch's keys
+ * goes through a unique index (ON CONFLICT) or a one-column hash index (see exposure-keys.ts), and the
+ * merge is the per-field join of fold.ts's mergeStates(), so no step reads an exposure's earlier events,
+ * whatever order they arrive in. The caller owns the transaction.
+ */
+import { type RawBuilder, sql } from 'kysely';
+import type { Engine } from '../../config.ts';
+import {
+  COALESCED_FIELDS,
+  EXPOSURE_FIELDS,
+  type ExposureEvent,
+  type ExposureField,
+  type ExposureKey,
+  FIELD_NAMES,
+  foldPosition,
+  type IngestCounts,
+  LATEST_FIELDS,
+  SEVERITIES,
+  type ValueType,
+} from '../../domain.ts';
+import { ipKey } from '../../ip.ts';
+import type { BulkColumn, WriteTransaction } from '../database.ts';
+// import { countNewEvents } from './event-rollups.ts';
+import { hashIn, keyHash, keyHashSql } from './exposure-keys.ts';
+
+/** A staged event: its batch within the transaction, and the event. */
+export interface StagedEvent {
+  batch: number;
+  event: ExposureEvent;
+}
+
+interface StageColumn extends BulkColumn {
+  value(staged: StagedEvent): unknown;
+}
+
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+const column = (name: string, type: ValueType, value: (event: ExposureEvent) => unknown): StageColumn => ({
+  name,
+  type,
+  value: (staged) => value(staged.event),
+});
+
+/** Columns derived from a field: stored beside it and merged with it. */
+const COMPANIONS: Partial<Record<ExposureField, StageColumn>> = {
+  severity: column('severity_rank', 'integer', (e) => SEVERITIES.indexOf(e.severity)),
+  dstIp: column('dst_ip_key', 'text', (e) => (e.dstIp === null ? null : ipKey(e.dstIp))),
+};
+
+/** The columns a field is stored in: its own, then its companion's. */
+function columnsOf(field: ExposureField): string[] {
+  const companion = COMPANIONS[field];
+  return companion ? [EXPOSURE_FIELDS[field].column, companion.name] : [EXPOSURE_FIELDS[field].column];
+}
+
+const positionColumn = (field: ExposureField) => `${EXPOSURE_FIELDS[field].column}_position`;
+
+const FIELD_COLUMNS: readonly StageColumn[] = FIELD_NAMES.flatMap((field) => {
+  const { column: name, type } = EXPOSURE_FIELDS[field];
+  const own = column(name, type, (e) => (type === 'json' ? json(e[field]) : e[field]));
+  const companion = COMPANIONS[field];
+  return companion ? [own, companion] : [own];
+});
+
+/** The columns of an event row in the log, less the key hashes, which SQL computes. */
+const EVENT_COLUMNS: readonly StageColumn[] = [
+  column('event_id', 'text', (e) => e.eventId),
+  column('timestamp', 'timestamptz', (e) => e.timestamp),
+  column('office_id', 'text', (e) => e.officeId),
+  column('exposure_id', 'text', (e) => e.exposureId),
+  ...FIELD_COLUMNS,
+  column('scan_run_id', 'text', (e) => e.scanRunId),
+  column('scanner_type', 'text', (e) => e.scannerType),
+  column('dedupe_key', 'text', (e) => e.dedupeKey),
+  column('raw_payload', 'json', (e) => json(e.rawPayload)),
+];
+
+const STAGE = 'stage_exposure_events';
+const STAGE_COLUMNS: readonly StageColumn[] = [
+  ...EVENT_COLUMNS,
+  column('position', 'text', foldPosition),
+  { name: 'batch', type: 'integer', value: (staged) => staged.batch },
+];
+
+const ids = (names: readonly string[]) => sql.join(names.map((name) => sql.ref(name)));
+const STATE_COLUMNS = FIELD_NAMES.flatMap(columnsOf);
+const CURRENT_COLUMNS = [
+  'tenant_id',
+  'office_id',
+  'exposure_id',
+  ...STATE_COLUMNS,
+  ...COALESCED_FIELDS.map(positionColumn),
+  'first_seen',
+  'last_seen',
+  'last_event_id',
+  'last_position',
+  'event_count',
+  'exposure_hash',
+];
+
+async function createStage(trx: WriteTransaction): Promise<void> {
+  const types: Record<ValueType, string> =
+    trx.engine === 'postgres'
+      ? {
+          text: 'text collate "C"',
+          timestamptz: 'timestamptz',
+          integer: 'integer',
+          double: 'double precision',
+          json: 'jsonb',
+          boolean: 'boolean',
+        }
+      : {
+          text: 'varchar',
+          timestamptz: 'timestamptz',
+          integer: 'integer',
+          double: 'double',
+          json: 'json',
+          boolean: 'boolean',
+        };
+  const definitions = STAGE_COLUMNS.map((c) => sql`${sql.ref(c.name)} ${sql.raw(types[c.type])}`);
+  await sql`create temp table if not exists ${sql.table(STAGE)} (${sql.join(definitions)})`.execute(trx.db);
+  await sql`delete from ${sql.table(STAGE)}`.execute(trx.db);
+}
+
+/**
+ * The fold position of `timestamp, event_id` in SQL, equal to foldPosition(): ISO-8601 in UTC with
+ * milliseconds, then the event id.
+ */
+function positionSql(engine: Engine): RawBuilder<string> {
+  return engine === 'postgres'
+    ? sql`(to_char(timestamp at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || event_id) collate "C"`
+    : sql`strftime(timezone('UTC', timestamp), '%Y-%m-%dT%H:%M:%S.%gZ') || event_id`;
+}
+
+/**
+ * The state of each exposure from rows of events (tenant_id, office_id, exposure_id, timestamp, event_id,
+ * position, field columns): the SQL twin of folding stateOfEvent() with mergeStates(). A coalesced
+ * field's position is null where it equals last_position, which most rows then leave empty.
+ */
+function foldSelect(engine: Engine, source: RawBuilder<unknown>): RawBuilder<unknown> {
+  const latest = (c: string) =>
+    engine === 'duckdb'
+      ? sql`arg_max_null(${sql.ref(c)}, position)`
+      : sql`(array_agg(${sql.ref(c)} order by position desc))[1]`;
+  const whereSet = (field: ExposureField) =>
+    sql`filter (where ${sql.ref(EXPOSURE_FIELDS[field].column)} is not null)`;
+  const coalesced = (field: ExposureField, c: string) =>
+    engine === 'duckdb'
+      ? sql`arg_max(${sql.ref(c)}, position) ${whereSet(field)}`
+      : sql`(array_agg(${sql.ref(c)} order by position desc) ${whereSet(field)})[1]`;
+  const aggregates = [
+    ...LATEST_FIELDS.flatMap((f) => columnsOf(f).map((c) => sql`${latest(c)} as ${sql.ref(c)}`)),
+    ...COALESCED_FIELDS.flatMap((f) => [
+      ...columnsOf(f).map((c) => sql`${coalesced(f, c)} as ${sql.ref(c)}`),
+      sql`max(position) ${whereSet(f)} as ${sql.ref(positionColumn(f))}`,
+    ]),
+  ];
+  const folded = sql`select tenant_id, office_id, exposure_id, ${sql.join(aggregates)},
+      min(timestamp) as first_seen, max(timestamp) as last_seen, ${latest('event_id')} as last_event_id,
+      max(position) as last_position, cast(count(*) as integer) as event_count
+    from (${source}) fold_source
+    group by tenant_id, office_id, exposure_id`;
+  const positions = COALESCED_FIELDS.map((f) => sql`nullif(${sql.ref(positionColumn(f))}, last_position)`);
+  return sql`select tenant_id, office_id, exposure_id, ${ids(STATE_COLUMNS)}, ${sql.join(positions)},
+      first_seen, last_seen, last_event_id, last_position, event_count,
+      ${keyHashSql(engine, sql.ref('tenant_id'), sql.ref('office_id'), sql.ref('exposure_id'))}
+    from (${folded}) folded
+    order by office_id, exposure_id`;
+}
+
+/**
+ * Merging a folded batch (excluded) into a stored row (exposures_current): mergeStates() per field, as
+ * the assignments of ON CONFLICT DO UPDATE, which reach the stored row through the primary key.
+ */
+const MERGE_ASSIGNMENTS = (() => {
+  const ref = (row: string, c: string) => sql.ref(`${row}.${c}`);
+  const stored = 'exposures_current';
+  const laterBatch = sql`${ref('excluded', 'last_position')} > ${ref(stored, 'last_position')}`;
+  const lastPosition = sql`greatest(${ref('excluded', 'last_position')}, ${ref(stored, 'last_position')})`;
+  const pick = (condition: RawBuilder<unknown>, c: string) =>
+    sql`case when ${condition} then ${ref('excluded', c)} else ${ref(stored, c)} end`;
+  // Where a coalesced value came from; a null position means the row's last position.
+  const effective = (row: string, field: ExposureField) =>
+    sql`case when ${ref(row, EXPOSURE_FIELDS[field].column)} is null then null
+      else coalesce(${ref(row, positionColumn(field))}, ${ref(row, 'last_position')}) end`;
+  const assign = (c: string, value: RawBuilder<unknown>) => sql`${sql.ref(c)} = ${value}`;
+
+  const latest = LATEST_FIELDS.flatMap(columnsOf);
+  return sql.join([
+    ...[...latest, 'last_seen', 'last_event_id'].map((c) => assign(c, pick(laterBatch, c))),
+    ...COALESCED_FIELDS.flatMap((field) => {
+      const [batch, current] = [effective('excluded', field), effective(stored, field)];
+      // A null comparison means the stored row has no value: the batch's wins if it has one.
+      const batchWins = sql`coalesce(${batch} > ${current}, ${batch} is not null)`;
+      return [
+        ...columnsOf(field).map((c) => assign(c, pick(batchWins, c))),
+        assign(
+          positionColumn(field),
+          sql`nullif(case when ${batchWins} then ${batch} else ${current} end, ${lastPosition})`,
+        ),
+      ];
+    }),
+    assign('first_seen', sql`least(${ref('excluded', 'first_seen')}, ${ref(stored, 'first_seen')})`),
+    assign('last_position', lastPosition),
+    assign('event_count', sql`${ref(stored, 'event_count')} + ${ref('excluded', 'event_count')}`),
+  ]);
+})();
+
+/** What one batch of a transaction did. */
+export interface AppendResult extends IngestCounts {
+  /** Exposures that received new events, for change notifications. */
+  changed: ExposureKey[];
+}
+
+/**
+ * Appends the new events of one tenant's batches and merges them into exposures_current, in the caller's
+ * transaction; one result per batch, as if the batches had been written one after the other. Repeats
+ * across batches count for the first batch that carries them.
+ */
+export async function appendEvents(
+  trx: WriteTransaction,
+  tenantId: string,
+  batches: readonly (readonly ExposureEvent[])[],
+): Promise<AppendResult[]> {
+  const results: AppendResult[] = batches.map((events) => ({
+    eventsInserted: 0,
+    eventsDuplicate: events.length,
+    exposuresInserted: 0,
+    exposuresUpdated: 0,
+    totalProcessed: events.length,
+    changed: [],
+  }));
+  const distinct = dropBatchRepeats(
+    batches.flatMap((events, batch) => events.map((event) => ({ batch, event }))),
+  );
+  const candidates = await dropStoredDedupeKeys(trx, tenantId, distinct);
+  if (candidates.length === 0) return results;
+
+  await createStage(trx);
+  await trx.bulkInsert(
+    STAGE,
+    STAGE_COLUMNS,
+    candidates.map((staged) => STAGE_COLUMNS.map((c) => c.value(staged))),
+  );
+  const stage = sql.table(STAGE);
+  const eventColumns = ids(EVENT_COLUMNS.map((c) => c.name));
+  // Duplicate event ids are found by the primary key as the rows go in, not by a lookup beforehand.
+  const appended = await sql<{ event_id: string }>`
+    insert into exposure_events (tenant_id, ${eventColumns}, exposure_hash, dedupe_hash)
+    select ${tenantId}, ${eventColumns},
+      ${keyHashSql(trx.engine, sql`${tenantId}`, sql.ref('office_id'), sql.ref('exposure_id'))},
+      case when dedupe_key is null then null
+        else ${keyHashSql(trx.engine, sql`${tenantId}`, sql.ref('office_id'), sql.ref('dedupe_key'))} end
+    from ${stage} order by event_id
+    on conflict (tenant_id, event_id) do nothing
+    returning event_id`.execute(trx.db);
+  const inserted = new Set(appended.rows.map((row) => row.event_id));
+  if (inserted.size === 0) return results;
+  const duplicates = candidates.filter((c) => !inserted.has(c.event.eventId)).map((c) => c.event.eventId);
+  // From here on the stage holds exactly the new events.
+  if (duplicates.length > 0) {
+    await sql`delete from ${stage} where event_id in (${sql.join(duplicates)})`.execute(trx.db);
+  }
+
+  // await countNewEvents(trx, tenantId, STAGE);
+  const source = sql`select ${tenantId} as tenant_id, * from ${stage}`;
+  const merged = await sql<{ office_id: string; exposure_id: string; event_count: number }>`
+    insert into exposures_current (${ids(CURRENT_COLUMNS)}) ${foldSelect(trx.engine, source)}
+    on conflict (tenant_id, office_id, exposure_id) do update set ${MERGE_ASSIGNMENTS}
+    returning office_id, exposure_id, event_count`.execute(trx.db);
+  await sql`insert into offices (tenant_id, office_id, last_ingest_at)
+    select distinct ${tenantId}, office_id, cast(${new Date().toISOString()} as timestamptz) from ${stage}
+    on conflict (tenant_id, office_id) do update set last_ingest_at = excluded.last_ingest_at`.execute(
+    trx.db,
+  );
+
+  const fresh = candidates.filter((c) => inserted.has(c.event.eventId));
+  for (const { batch } of fresh) {
+    const result = results[batch]!;
+    result.eventsInserted++;
+    result.eventsDuplicate--;
+  }
+  attributeExposures(
+    results,
+    fresh,
+    new Map(merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)])),
+  );
+  return results;
+}
+
+const keyOf = (officeId: string, exposureId: string) => JSON.stringify([officeId, exposureId]);
+
+/**
+ * Each exposure that received events counts once per batch that brought them: as inserted for the first
+ * such batch when the merge created its row (all its events are this transaction's), else as updated.
+ */
+function attributeExposures(
+  results: AppendResult[],
+  fresh: readonly StagedEvent[],
+  eventCounts: ReadonlyMap<string, number>,
+) {
+  const byKey = new Map<string, { key: ExposureKey; batches: Set<number>; events: number }>();
+  for (const { batch, event } of fresh) {
+    const id = keyOf(event.officeId, event.exposureId);
+    const entry = byKey.get(id) ?? { key: event, batches: new Set<number>(), events: 0 };
+    entry.batches.add(batch);
+    entry.events++;
+    byKey.set(id, entry);
+  }
+  for (const [id, { key, batches, events }] of byKey) {
+    const created = eventCounts.get(id) === events;
+    [...batches]
+      .sort((a, b) => a - b)
+      .forEach((batch, i) => {
+        const result = results[batch]!;
+        if (created && i === 0) result.exposuresInserted++;
+        else result.exposuresUpdated++;
+        result.changed.push({ officeId: key.officeId, exposureId: key.exposureId });
+      });
+  }
+}
+
+/** Drops repeats inside the transaction (same event id, or same dedupe key in one office), keeping the first. */
+export function dropBatchRepeats(staged: readonly StagedEvent[]): StagedEvent[] {
+  const eventIds = new Set<string>();
+  const dedupeKeys = new Set<string>();
+  return staged.filter(({ event }) => {
+    const dedupe = event.dedupeKey === null ? null : keyOf(event.officeId, event.dedupeKey);
+    if (eventIds.has(event.eventId) || (dedupe !== null && dedupeKeys.has(dedupe))) return false;
+    eventIds.add(event.eventId);
+    if (dedupe !== null) dedupeKeys.add(dedupe);
+    return true;
+  });
+}
+
+/** Drops events whose dedupe key the log already holds: one lookup through the dedupe-key indexes. */
+async function dropStoredDedupeKeys(
+  trx: WriteTransaction,
+  tenantId: string,
+  staged: readonly StagedEvent[],
+): Promise<StagedEvent[]> {
+  const keyed = staged.filter((s) => s.event.dedupeKey !== null);
+  if (keyed.length === 0) return [...staged];
+  const offices = [...new Set(keyed.map((s) => s.event.officeId))];
+  const dedupeKeys = [...new Set(keyed.map((s) => s.event.dedupeKey as string))];
+  const hashes = keyed.map((s) => keyHash(tenantId, s.event.officeId, s.event.dedupeKey as string));
+  // The hash list leads DuckDB to its index; the office and key lists lead PostgreSQL to its unique index.
+  const stored = await trx.db
+    .selectFrom('exposure_events')
+    .select(['office_id', 'dedupe_key'])
+    .where('tenant_id', '=', tenantId)
+    .where('office_id', 'in', offices)
+    .where('dedupe_key', 'in', dedupeKeys)
+    .where(hashIn(sql.ref('dedupe_hash'), hashes))
+    .execute();
+  if (stored.length === 0) return [...staged];
+  const taken = new Set(stored.map((row) => keyOf(row.office_id, row.dedupe_key as string)));
+  return staged.filter(
+    ({ event }) => event.dedupeKey === null || !taken.has(keyOf(event.officeId, event.dedupeKey)),
+  );
+}
+
+/** Recomputes exposures_current from the log, for every tenant or one: a check and a repair. */
+export async function rebuildCurrent(trx: WriteTransaction, tenantId?: string): Promise<number> {
+  const tenantFilter = tenantId === undefined ? sql`` : sql`where tenant_id = ${tenantId}`;
+  await sql`delete from exposures_current ${tenantFilter}`.execute(trx.db);
+  const source = sql`select tenant_id, office_id, exposure_id, timestamp, event_id,
+      ${positionSql(trx.engine)} as position, ${ids(STATE_COLUMNS)}
+    from exposure_events ${tenantFilter}`;
+  const result = await sql`insert into exposures_current (${ids(CURRENT_COLUMNS)})
+    ${foldSelect(trx.engine, source)}`.execute(trx.db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** appendEvents() for a single batch. */
+export async function writeEvents(
+  trx: WriteTransaction,
+  tenantId: string,
+  events: readonly ExposureEvent[],
+): Promise<AppendResult> {
+  const [result] = await appendEvents(trx, tenantId, [events]);
+  return result!;
+}

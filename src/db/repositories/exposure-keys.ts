@@ -1,0 +1,32 @@
+/**
+ * Hashes of exposure and dedupe keys: one-column lookup keys for the event log and the current state.
+ * DuckDB's ART indexes serve equality on one column (and IN lists of literals) but never a prefix of a
+ * composite key, so a key lookup there goes through these; PostgreSQL uses its composite indexes and
+ * treats the hash as one more filter. A collision only costs an extra row, which the exact key
+ * condition that always comes with the hash drops.
+ */
+import { createHash } from 'node:crypto';
+import { type RawBuilder, sql } from 'kysely';
+import type { Engine } from '../../config.ts';
+
+/** 60 bits of md5 of the parts joined by U+001F, as a non-negative bigint on both engines. */
+export function keyHash(...parts: string[]): bigint {
+  return createHash('md5').update(parts.join('\u001f')).digest().readBigUInt64BE(0) >> 4n;
+}
+
+/** keyHash() in SQL over the columns (or expressions) given. */
+export function keyHashSql(engine: Engine, ...parts: RawBuilder<unknown>[]): RawBuilder<bigint> {
+  const text = sql.join(parts, sql` || chr(31) || `);
+  return engine === 'postgres'
+    ? sql`('x' || substr(md5(${text}), 1, 15))::bit(60)::bigint`
+    : sql`cast(('0x' || substr(md5(${text}), 1, 15)) as bigint)`;
+}
+
+/**
+ * `column in (h1, h2, ...)` with the hashes as literals: DuckDB turns an IN list of constants into index
+ * lookups, but a list of parameters into a scan. The values are hashes made here, never client text.
+ */
+export function hashIn(column: RawBuilder<unknown>, hashes: readonly bigint[]): RawBuilder<boolean> {
+  if (hashes.length === 0) return sql<boolean>`1 = 0`;
+  return sql<boolean>`${column} in (${sql.raw([...new Set(hashes)].join(', '))})`;
+}

@@ -1,0 +1,138 @@
+/**
+ * The types every layer shares: severities and statuses, exposure keys, the exposure event, ingest
+ * results, and the one list of the fields an event carries about its exposure. Imports nothing.
+ */
+
+export const SEVERITIES = ['INFO', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const STATUSES = ['OPEN', 'CLOSED'] as const;
+export type ExposureStatus = (typeof STATUSES)[number];
+export const QUARANTINE_STATUSES = ['PENDING', 'REPLAYED', 'DISCARDED'] as const;
+export type QuarantineStatus = (typeof QUARANTINE_STATUSES)[number];
+
+/** How a value is stored: the storage type of its column on both engines. */
+export type ValueType = 'text' | 'timestamptz' | 'integer' | 'double' | 'json' | 'boolean';
+
+/**
+ * How the current state takes a field from the events of its exposure:
+ * - latest: from the latest event in fold order (timestamp, event id), even when that event leaves it empty;
+ * - coalesced: from the latest event that has it, so a null never erases a known value.
+ */
+export type MergeRule = 'latest' | 'coalesced';
+
+interface FieldSpec {
+  column: string;
+  type: ValueType;
+  merge: MergeRule;
+  /** Every event has it. */
+  required?: true;
+  /** The TypeScript type when it is narrower than its storage type. */
+  domain?: 'status' | 'severity';
+}
+
+/**
+ * The fields an event reports about its exposure, which the current state folds: the one list from which
+ * columns, the fold, staging and row mapping are derived.
+ */
+export const EXPOSURE_FIELDS = {
+  exposureClass: { column: 'exposure_class', type: 'text', merge: 'latest', required: true },
+  status: { column: 'status', type: 'text', merge: 'latest', required: true, domain: 'status' },
+  severity: { column: 'severity', type: 'text', merge: 'latest', required: true, domain: 'severity' },
+  eventAction: { column: 'event_action', type: 'text', merge: 'latest' },
+  eventKind: { column: 'event_kind', type: 'text', merge: 'latest' },
+  assetId: { column: 'asset_id', type: 'text', merge: 'coalesced' },
+  assetHostname: { column: 'asset_hostname', type: 'text', merge: 'coalesced' },
+  assetIp: { column: 'asset_ip', type: 'text', merge: 'coalesced' },
+  riskScore: { column: 'risk_score', type: 'double', merge: 'coalesced' },
+  confidence: { column: 'confidence', type: 'double', merge: 'coalesced' },
+  dstIp: { column: 'dst_ip', type: 'text', merge: 'coalesced' },
+  dstPort: { column: 'dst_port', type: 'integer', merge: 'coalesced' },
+  protocol: { column: 'protocol', type: 'text', merge: 'coalesced' },
+  serviceName: { column: 'service_name', type: 'text', merge: 'coalesced' },
+  serviceProduct: { column: 'service_product', type: 'text', merge: 'coalesced' },
+  serviceVersion: { column: 'service_version', type: 'text', merge: 'coalesced' },
+  resource: { column: 'resource', type: 'json', merge: 'coalesced' },
+  dispositionStatus: { column: 'disposition_status', type: 'text', merge: 'coalesced' },
+  dispositionReason: { column: 'disposition_reason', type: 'text', merge: 'coalesced' },
+} as const satisfies Record<string, FieldSpec>;
+
+export type ExposureField = keyof typeof EXPOSURE_FIELDS;
+type Spec<F extends ExposureField> = (typeof EXPOSURE_FIELDS)[F];
+export type LatestField = {
+  [F in ExposureField]: Spec<F>['merge'] extends 'latest' ? F : never;
+}[ExposureField];
+export type CoalescedField = Exclude<ExposureField, LatestField>;
+
+/** The column of each field, and the fields by merge rule, in the list's order. */
+export type ColumnOf<F extends ExposureField> = Spec<F>['column'];
+export const FIELD_NAMES = Object.keys(EXPOSURE_FIELDS) as ExposureField[];
+export const LATEST_FIELDS = FIELD_NAMES.filter(
+  (f) => EXPOSURE_FIELDS[f].merge === 'latest',
+) as LatestField[];
+export const COALESCED_FIELDS = FIELD_NAMES.filter(
+  (f) => EXPOSURE_FIELDS[f].merge === 'coalesced',
+) as CoalescedField[];
+
+interface ValueOfType {
+  text: string;
+  timestamptz: string;
+  integer: number;
+  double: number;
+  json: unknown;
+  boolean: boolean;
+}
+type DomainValue<S> = S extends { domain: 'status' }
+  ? ExposureStatus
+  : S extends { domain: 'severity' }
+    ? Severity
+    : S extends { type: infer T extends ValueType }
+      ? ValueOfType[T]
+      : never;
+type FieldValue<S> = S extends { required: true } ? DomainValue<S> : DomainValue<S> | null;
+
+/** The values of every exposure field, as the fold sees them. */
+export type ExposureFieldValues = { -readonly [F in ExposureField]: FieldValue<Spec<F>> };
+
+export interface ExposureKey {
+  officeId: string;
+  exposureId: string;
+}
+
+/** The exposure event as the ingest core sees it after validation. */
+export interface ExposureEvent extends ExposureKey, ExposureFieldValues {
+  eventId: string;
+  /** ISO-8601 UTC with milliseconds. */
+  timestamp: string;
+  scanRunId: string | null;
+  scannerType: string | null;
+  dedupeKey: string | null;
+  rawPayload: unknown;
+}
+
+/**
+ * An event's place in fold order, as text: the fixed-width ISO timestamp, then the event id. Text order
+ * of positions (UTF-8 bytes) is the order by (timestamp, event id), on both engines and in the fold.
+ */
+export function foldPosition(event: Pick<ExposureEvent, 'timestamp' | 'eventId'>): string {
+  return event.timestamp + event.eventId;
+}
+
+/** An event input field that failed validation, reported with the event's index in its batch. */
+export interface RejectedEvent {
+  index: number;
+  field: string | null;
+  code: string;
+  message: string;
+}
+
+export interface IngestCounts {
+  eventsInserted: number;
+  eventsDuplicate: number;
+  exposuresInserted: number;
+  exposuresUpdated: number;
+  totalProcessed: number;
+}
+
+export interface IngestResult extends IngestCounts {
+  rejected: RejectedEvent[];
+}
