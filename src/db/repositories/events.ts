@@ -1,37 +1,17 @@
 /** The event log, newest first: pages, counts, lookups by id and the latest events of many exposures at once. */
 import { type Kysely, sql } from 'kysely';
-import type { ExposureKey, ExposureStatus, Severity } from '../../domain.ts';
+import type { ExposureFieldValues, ExposureKey } from '../../domain.ts';
 import type { Scope } from '../../scope.ts';
 import type { Database, ExposureEventRow } from '../tables.ts';
-import { exposureKeyConditions, jsonValue } from './exposures.ts';
-import { type EventFilter, eventConditions } from './filters.ts';
+import { exposureKeyConditions } from './exposures.ts';
+import { FIELD_COLUMNS, fieldValues, jsonValue } from './field-columns.ts';
+import { type EventFilter, eventConditions, exposureConditions } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 
 /** An event of the log as the API shows it. */
-export interface EventRecord {
+export interface EventRecord extends ExposureKey, ExposureFieldValues {
   eventId: string;
   timestamp: Date;
-  officeId: string;
-  exposureId: string;
-  exposureClass: string;
-  status: ExposureStatus;
-  severity: Severity;
-  eventAction: string | null;
-  eventKind: string | null;
-  assetId: string | null;
-  assetHostname: string | null;
-  assetIp: string | null;
-  riskScore: number | null;
-  confidence: number | null;
-  dstIp: string | null;
-  dstPort: number | null;
-  protocol: string | null;
-  serviceName: string | null;
-  serviceProduct: string | null;
-  serviceVersion: string | null;
-  resource: unknown;
-  dispositionStatus: string | null;
-  dispositionReason: string | null;
   scanRunId: string | null;
   scannerType: string | null;
   dedupeKey: string | null;
@@ -39,31 +19,40 @@ export interface EventRecord {
   ingestedAt: Date;
 }
 
-export function toEventRecord(row: ExposureEventRow): EventRecord {
+/** The columns an event is read with. */
+const EVENT_COLUMNS = [
+  'e.event_id',
+  'e.timestamp',
+  'e.office_id',
+  'e.exposure_id',
+  ...FIELD_COLUMNS.map((c) => `e.${c}` as const),
+  'e.scan_run_id',
+  'e.scanner_type',
+  'e.dedupe_key',
+  'e.raw_payload',
+  'e.ingested_at',
+] as const;
+type EventColumnsRow = Pick<
+  ExposureEventRow,
+  | 'event_id'
+  | 'timestamp'
+  | 'office_id'
+  | 'exposure_id'
+  | 'scan_run_id'
+  | 'scanner_type'
+  | 'dedupe_key'
+  | 'raw_payload'
+  | 'ingested_at'
+> &
+  Parameters<typeof fieldValues>[0];
+
+function toEventRecord(row: EventColumnsRow): EventRecord {
   return {
     eventId: row.event_id,
     timestamp: row.timestamp,
     officeId: row.office_id,
     exposureId: row.exposure_id,
-    exposureClass: row.exposure_class,
-    status: row.status,
-    severity: row.severity,
-    eventAction: row.event_action,
-    eventKind: row.event_kind,
-    assetId: row.asset_id,
-    assetHostname: row.asset_hostname,
-    assetIp: row.asset_ip,
-    riskScore: row.risk_score,
-    confidence: row.confidence,
-    dstIp: row.dst_ip,
-    dstPort: row.dst_port,
-    protocol: row.protocol,
-    serviceName: row.service_name,
-    serviceProduct: row.service_product,
-    serviceVersion: row.service_version,
-    resource: jsonValue(row.resource),
-    dispositionStatus: row.disposition_status,
-    dispositionReason: row.disposition_reason,
+    ...fieldValues(row),
     scanRunId: row.scan_run_id,
     scannerType: row.scanner_type,
     dedupeKey: row.dedupe_key,
@@ -96,7 +85,7 @@ export async function findEvents(
   const plan = planPage(EVENT_SORT_KEY, page);
   const rows = await db
     .selectFrom('exposure_events as e')
-    .selectAll('e')
+    .select(EVENT_COLUMNS)
     .where((eb) => eb.and([eventConditions(eb, scope, filter, 'e'), ...plan.conditions]))
     .orderBy(plan.order)
     .limit(plan.limit)
@@ -127,7 +116,7 @@ export async function findEventsByIds(
   if (eventIds.length === 0) return [];
   const rows = await db
     .selectFrom('exposure_events as e')
-    .selectAll('e')
+    .select(EVENT_COLUMNS)
     .where((eb) => eb.and([eventConditions(eb, scope, null, 'e'), eb('e.event_id', 'in', eventIds)]))
     .execute();
   return rows.map(toEventRecord);
@@ -159,7 +148,7 @@ export async function findEventsOfExposures(
   if (keys.length > 0) {
     const numbered = db
       .selectFrom('exposure_events as e')
-      .selectAll('e')
+      .select(EVENT_COLUMNS)
       .select(
         sql<number>`cast(row_number() over (partition by e.office_id, e.exposure_id order by ${plan.order}) as integer)`.as(
           'position',
@@ -168,7 +157,7 @@ export async function findEventsOfExposures(
       .where((eb) =>
         eb.and([
           eventConditions(eb, scope, { from: args.from, to: args.to }, 'e'),
-          exposureKeyConditions(eb, keys, 'e'),
+          exposureKeyConditions(eb, scope, keys, 'e'),
           ...plan.conditions,
         ]),
       );
@@ -193,17 +182,27 @@ export async function countEventsOfExposures(
   window: Pick<ExposureEventsArgs, 'from' | 'to'>,
 ): Promise<number[]> {
   if (keys.length === 0) return [];
-  const rows = await db
-    .selectFrom('exposure_events as e')
-    .select(['e.office_id', 'e.exposure_id', sql<number>`cast(count(*) as integer)`.as('total')])
-    .where((eb) =>
-      eb.and([
-        eventConditions(eb, scope, { from: window.from, to: window.to }, 'e'),
-        exposureKeyConditions(eb, keys, 'e'),
-      ]),
-    )
-    .groupBy(['e.office_id', 'e.exposure_id'])
-    .execute();
+  // Without a window, the count is the current state's: no event is read.
+  const rows =
+    !window.from && !window.to
+      ? await db
+          .selectFrom('exposures_current as c')
+          .select(['c.office_id', 'c.exposure_id', 'c.event_count as total'])
+          .where((eb) =>
+            eb.and([exposureConditions(eb, scope, null, 'c'), exposureKeyConditions(eb, scope, keys, 'c')]),
+          )
+          .execute()
+      : await db
+          .selectFrom('exposure_events as e')
+          .select(['e.office_id', 'e.exposure_id', sql<number>`cast(count(*) as integer)`.as('total')])
+          .where((eb) =>
+            eb.and([
+              eventConditions(eb, scope, { from: window.from, to: window.to }, 'e'),
+              exposureKeyConditions(eb, scope, keys, 'e'),
+            ]),
+          )
+          .groupBy(['e.office_id', 'e.exposure_id'])
+          .execute();
   const totals = new Map(rows.map((r) => [keyOf(r.office_id, r.exposure_id), Number(r.total)]));
   return keys.map((k) => totals.get(keyOf(k.officeId, k.exposureId)) ?? 0);
 }

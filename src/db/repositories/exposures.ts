@@ -1,9 +1,10 @@
 /** The current state of exposures: pages, counts and lookups by key, always inside the caller's scope. */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import type { ExposureKey } from '../../domain.ts';
-import { type ExposureStatus, SEVERITIES, type Severity } from '../../domain.ts';
+import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../domain.ts';
 import type { Scope } from '../../scope.ts';
 import type { Database, ExposureRow } from '../tables.ts';
+import { hashIn, keyHash } from './exposure-keys.ts';
+import { FIELD_COLUMNS, fieldValues } from './field-columns.ts';
 import { type ExposureFilter, exposureConditions } from './filters.ts';
 import {
   encodeCursor,
@@ -16,60 +17,27 @@ import {
 } from './pagination.ts';
 
 /** An exposure as the API shows it. */
-export interface ExposureState {
-  officeId: string;
-  exposureId: string;
-  exposureClass: string;
-  status: ExposureStatus;
-  severity: Severity;
-  riskScore: number | null;
-  confidence: number | null;
-  dstIp: string | null;
-  dstPort: number | null;
-  protocol: string | null;
-  assetId: string | null;
-  assetHostname: string | null;
-  assetIp: string | null;
-  serviceName: string | null;
-  serviceProduct: string | null;
-  serviceVersion: string | null;
-  resource: unknown;
-  dispositionStatus: string | null;
-  dispositionReason: string | null;
-  eventAction: string | null;
-  eventKind: string | null;
+export interface ExposureState extends ExposureKey, ExposureFieldValues {
   firstSeen: Date;
   lastSeen: Date;
 }
 
-/** DuckDB reads JSON columns back as text, PostgreSQL as values. */
-export function jsonValue(value: unknown): unknown {
-  return typeof value === 'string' ? JSON.parse(value) : (value ?? null);
-}
+/** The columns an exposure is read with. */
+const EXPOSURE_COLUMNS = [
+  'c.office_id',
+  'c.exposure_id',
+  ...FIELD_COLUMNS.map((c) => `c.${c}` as const),
+  'c.first_seen',
+  'c.last_seen',
+] as const;
+type ExposureColumnsRow = Pick<ExposureRow, 'office_id' | 'exposure_id' | 'first_seen' | 'last_seen'> &
+  Parameters<typeof fieldValues>[0];
 
-export function toExposureState(row: ExposureRow): ExposureState {
+function toExposureState(row: ExposureColumnsRow): ExposureState {
   return {
     officeId: row.office_id,
     exposureId: row.exposure_id,
-    exposureClass: row.exposure_class,
-    status: row.status,
-    severity: row.severity,
-    riskScore: row.risk_score,
-    confidence: row.confidence,
-    dstIp: row.dst_ip,
-    dstPort: row.dst_port,
-    protocol: row.protocol,
-    assetId: row.asset_id,
-    assetHostname: row.asset_hostname,
-    assetIp: row.asset_ip,
-    serviceName: row.service_name,
-    serviceProduct: row.service_product,
-    serviceVersion: row.service_version,
-    resource: jsonValue(row.resource),
-    dispositionStatus: row.disposition_status,
-    dispositionReason: row.disposition_reason,
-    eventAction: row.event_action,
-    eventKind: row.event_kind,
+    ...fieldValues(row),
     firstSeen: row.first_seen,
     lastSeen: row.last_seen,
   };
@@ -152,7 +120,7 @@ export async function findExposures(
   const plan = planPage(sortKeyOf(page.order ?? DEFAULT_EXPOSURE_ORDER), page);
   const rows = await db
     .selectFrom('exposures_current as c')
-    .selectAll('c')
+    .select(EXPOSURE_COLUMNS)
     .where((eb) => eb.and([exposureConditions(eb, scope, filter, 'c'), ...plan.conditions]))
     .orderBy(plan.order)
     .limit(plan.limit)
@@ -174,21 +142,29 @@ export async function countExposures(
   return Number(row.total);
 }
 
-/** (office_id, exposure_id) is one of `keys`, for the table under `alias`. */
+/**
+ * (office_id, exposure_id) is one of `keys` of the scope's tenant, for a table under `alias` that has
+ * exposure_hash: the hash list is DuckDB's index lookup, the exact keys PostgreSQL's (and the check).
+ */
 export function exposureKeyConditions(
-  // biome-ignore lint/suspicious/noExplicitAny: applies to any table alias with both columns.
+  // biome-ignore lint/suspicious/noExplicitAny: applies to any table alias with the key columns.
   eb: ExpressionBuilder<any, any>,
+  scope: Scope,
   keys: readonly ExposureKey[],
   alias: string,
 ) {
-  return eb.or(
-    keys.map((key) =>
-      eb.and([
-        eb(sql.ref(`${alias}.office_id`), '=', key.officeId),
-        eb(sql.ref(`${alias}.exposure_id`), '=', key.exposureId),
-      ]),
+  const hashes = keys.map((key) => keyHash(scope.tenantId, key.officeId, key.exposureId));
+  return eb.and([
+    hashIn(sql.ref(`${alias}.exposure_hash`), hashes),
+    eb.or(
+      keys.map((key) =>
+        eb.and([
+          eb(sql.ref(`${alias}.office_id`), '=', key.officeId),
+          eb(sql.ref(`${alias}.exposure_id`), '=', key.exposureId),
+        ]),
+      ),
     ),
-  );
+  ]);
 }
 
 /** The exposures with these keys that the scope may see and the filter matches, in no particular order. */
@@ -201,8 +177,10 @@ export async function findExposuresByKeys(
   if (keys.length === 0) return [];
   const rows = await db
     .selectFrom('exposures_current as c')
-    .selectAll('c')
-    .where((eb) => eb.and([exposureConditions(eb, scope, filter, 'c'), exposureKeyConditions(eb, keys, 'c')]))
+    .select(EXPOSURE_COLUMNS)
+    .where((eb) =>
+      eb.and([exposureConditions(eb, scope, filter, 'c'), exposureKeyConditions(eb, scope, keys, 'c')]),
+    )
     .execute();
   return rows.map(toExposureState);
 }
