@@ -9,8 +9,8 @@ import {
   findEventsByIds,
 } from '../db/repositories/events.ts';
 import { builder } from './builder.ts';
-import { ExposureStatus, Severity } from './enums.ts';
 import { Exposure, exposureNodeKey } from './exposure.ts';
+import { exposureFields } from './exposure-fields.ts';
 import { EventFilterInput, toEventFilter } from './filters.ts';
 import { connectionOf, pageArgs, paged } from './node.ts';
 
@@ -29,6 +29,7 @@ export const ExposureEvent = builder.loadableNodeRef('ExposureEvent', {
 ExposureEvent.implement({
   description: 'One observation of an exposure by a scanner, as ingested; never changed afterwards.',
   fields: (t) => ({
+    ...exposureFields(t, 'event'),
     eventId: t.exposeString('eventId', {
       description: 'Idempotency key of the event, unique in the tenant.',
     }),
@@ -47,59 +48,6 @@ ExposureEvent.implement({
       nullable: true,
       description: 'The current state of the exposure this event is about.',
       resolve: (event) => exposureNodeKey(event.officeId, event.exposureId),
-    }),
-    exposureClass: t.exposeString('exposureClass', {
-      description: 'What kind of exposure, e.g. open_port, weak_tls, expired_certificate.',
-    }),
-    status: t.expose('status', {
-      type: ExposureStatus,
-      description: 'Status reported by this event.',
-    }),
-    severity: t.expose('severity', {
-      type: Severity,
-      description: 'Severity reported by this event.',
-    }),
-    eventAction: t.exposeString('eventAction', { nullable: true, description: 'e.g. detected, resolved.' }),
-    eventKind: t.exposeString('eventKind', { nullable: true, description: 'Kind of the event.' }),
-    assetId: t.exposeString('assetId', { nullable: true, description: 'The affected asset.' }),
-    assetHostname: t.exposeString('assetHostname', {
-      nullable: true,
-      description: 'Host name of the affected asset.',
-    }),
-    assetIp: t.expose('assetIp', {
-      type: 'IPAddress',
-      nullable: true,
-      description: 'IP address of the affected asset.',
-    }),
-    riskScore: t.exposeFloat('riskScore', { nullable: true, description: 'Risk score, 0..100.' }),
-    confidence: t.exposeFloat('confidence', {
-      nullable: true,
-      description: 'How sure the scanner is, 0..1.',
-    }),
-    dstIp: t.expose('dstIp', { type: 'IPAddress', nullable: true, description: 'Destination IP address.' }),
-    dstPort: t.exposeInt('dstPort', { nullable: true, description: 'Destination port, 0..65535.' }),
-    protocol: t.exposeString('protocol', { nullable: true, description: 'Transport protocol, e.g. tcp.' }),
-    serviceName: t.exposeString('serviceName', { nullable: true, description: 'Service found listening.' }),
-    serviceProduct: t.exposeString('serviceProduct', {
-      nullable: true,
-      description: 'Product behind the service.',
-    }),
-    serviceVersion: t.exposeString('serviceVersion', {
-      nullable: true,
-      description: 'Version of that product.',
-    }),
-    resource: t.expose('resource', {
-      type: 'JSON',
-      nullable: true,
-      description: 'Scanner-specific details of the affected resource.',
-    }),
-    dispositionStatus: t.exposeString('dispositionStatus', {
-      nullable: true,
-      description: 'Triage decision.',
-    }),
-    dispositionReason: t.exposeString('dispositionReason', {
-      nullable: true,
-      description: 'Why that decision was made.',
     }),
     scanRunId: t.exposeString('scanRunId', { nullable: true, description: 'The scan run that produced it.' }),
     scannerType: t.exposeString('scannerType', {

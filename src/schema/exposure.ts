@@ -14,8 +14,9 @@ import {
 import type { ExposureKey } from '../domain.ts';
 import { clientError } from '../errors.ts';
 import { builder } from './builder.ts';
-import { ExposureStatus, OrderDirection, Severity } from './enums.ts';
+import { OrderDirection } from './enums.ts';
 import { ExposureEventConnection } from './event.ts';
+import { exposureFields } from './exposure-fields.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';
 import { connectionOf, forwardPageArgs, pageArgs, paged } from './node.ts';
 
@@ -88,71 +89,13 @@ Exposure.implement({
   description:
     'The current state of one exposure: the fold of its events, where each optional field comes from the latest event that has it.',
   fields: (t) => ({
+    ...exposureFields(t, 'state'),
     officeId: t.exposeID('officeId', {
       description: 'The office whose scanner reported the exposure.',
     }),
     exposureId: t.exposeString('exposureId', {
       description: 'The id of the exposure, unique in its office.',
     }),
-    exposureClass: t.exposeString('exposureClass', {
-      description: 'What kind of exposure it is, e.g. open_port, weak_tls, expired_certificate.',
-    }),
-    status: t.expose('status', {
-      type: ExposureStatus,
-      description: 'Status from the latest event.',
-    }),
-    severity: t.expose('severity', {
-      type: Severity,
-      description: 'Severity from the latest event.',
-    }),
-    riskScore: t.exposeFloat('riskScore', { nullable: true, description: 'Risk score, 0..100.' }),
-    confidence: t.exposeFloat('confidence', {
-      nullable: true,
-      description: 'How sure the scanner is, 0..1.',
-    }),
-    dstIp: t.expose('dstIp', { type: 'IPAddress', nullable: true, description: 'Destination IP address.' }),
-    dstPort: t.exposeInt('dstPort', { nullable: true, description: 'Destination port, 0..65535.' }),
-    protocol: t.exposeString('protocol', { nullable: true, description: 'Transport protocol, e.g. tcp.' }),
-    assetId: t.exposeString('assetId', { nullable: true, description: 'The affected asset.' }),
-    assetHostname: t.exposeString('assetHostname', {
-      nullable: true,
-      description: 'Host name of the affected asset.',
-    }),
-    assetIp: t.expose('assetIp', {
-      type: 'IPAddress',
-      nullable: true,
-      description: 'IP address of the affected asset.',
-    }),
-    serviceName: t.exposeString('serviceName', {
-      nullable: true,
-      description: 'Service found listening, e.g. rdp.',
-    }),
-    serviceProduct: t.exposeString('serviceProduct', {
-      nullable: true,
-      description: 'Product behind the service.',
-    }),
-    serviceVersion: t.exposeString('serviceVersion', {
-      nullable: true,
-      description: 'Version of that product.',
-    }),
-    resource: t.expose('resource', {
-      type: 'JSON',
-      nullable: true,
-      description: 'Scanner-specific details of the affected resource.',
-    }),
-    dispositionStatus: t.exposeString('dispositionStatus', {
-      nullable: true,
-      description: 'Triage decision, e.g. accepted_risk.',
-    }),
-    dispositionReason: t.exposeString('dispositionReason', {
-      nullable: true,
-      description: 'Why that decision was made.',
-    }),
-    eventAction: t.exposeString('eventAction', {
-      nullable: true,
-      description: 'Action of the latest event, e.g. detected.',
-    }),
-    eventKind: t.exposeString('eventKind', { nullable: true, description: 'Kind of the latest event.' }),
     firstSeen: t.expose('firstSeen', {
       type: 'DateTime',
       description: 'Timestamp of the earliest event.',
