@@ -1,6 +1,7 @@
 /** Reading exposures_current back in the shape of foldEvents(), to compare the two. */
 import { expect } from 'vitest';
 import type { Store } from '../../src/db/database.ts';
+import { fieldValues } from '../../src/db/repositories/field-columns.ts';
 import type { ExposureRow } from '../../src/db/tables.ts';
 import {
   EXPOSURE_FIELDS,
@@ -69,4 +70,24 @@ export function validated(inputs: readonly Record<string, unknown>[]): ExposureE
   const { valid, rejected } = validateEvents(inputs, { maxFutureSkewSeconds: 300 });
   expect(rejected).toEqual([]);
   return valid.map((v) => v.event);
+}
+
+/** The tenant's events as the log holds them, in the shape the fold takes. */
+export async function storedEvents(store: Store, tenantId: string): Promise<ExposureEvent[]> {
+  const rows = await store.db
+    .selectFrom('exposure_events')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .execute();
+  return rows.map((row) => ({
+    ...fieldValues(row),
+    eventId: row.event_id,
+    timestamp: row.timestamp.toISOString(),
+    officeId: row.office_id,
+    exposureId: row.exposure_id,
+    scanRunId: row.scan_run_id,
+    scannerType: row.scanner_type,
+    dedupeKey: row.dedupe_key,
+    rawPayload: null,
+  }));
 }

@@ -1,7 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dropBatchRepeats as dropStagedRepeats } from '../../src/db/repositories/event-log.ts';
 import { COALESCED_FIELDS, type ExposureEvent } from '../../src/domain.ts';
-import { applyEvent, compareEvents, compareText, exposureKey, foldEvents } from '../../src/ingest/fold.ts';
+import {
+  applyEvent,
+  compareEvents,
+  compareText,
+  exposureKey,
+  foldEvents,
+  type MergeableState,
+  mergeStates,
+  stateOfEvent,
+} from '../../src/ingest/fold.ts';
 
 const dropBatchRepeats = (events: ExposureEvent[]) =>
   dropStagedRepeats(events.map((event) => ({ batch: 0, event }))).map((staged) => staged.event);
@@ -222,5 +232,62 @@ describe('dropBatchRepeats', () => {
     const repeat = event({ eventId: 'same', dedupeKey: 'd' });
     const b = event({ dedupeKey: 'd' });
     expect(dropBatchRepeats([a, repeat, b])).toEqual([a, b]);
+  });
+});
+
+describe('mergeStates', () => {
+  /** Events of one exposure with few timestamps and ids, so ties and gaps in optional fields are common. */
+  const eventsArb = fc.uniqueArray(
+    fc.record({
+      eventId: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'é', '😀'),
+      timestamp: fc.constantFrom(
+        '2026-01-10T10:00:00.000Z',
+        '2026-01-10T10:00:00.001Z',
+        '2026-01-11T00:00:00.000Z',
+      ),
+      status: fc.constantFrom('OPEN' as const, 'CLOSED' as const),
+      eventAction: fc.constantFrom(null, 'detected'),
+      riskScore: fc.constantFrom(null, 0, 50),
+      serviceName: fc.constantFrom(null, 'rdp', 'ssh'),
+      resource: fc.constantFrom(null, { port: 1 }),
+    }),
+    { minLength: 1, maxLength: 8, selector: (e) => e.eventId },
+  );
+  const merge = (events: readonly ExposureEvent[]) => events.map(stateOfEvent).reduce(mergeStates);
+  const withoutPositions = ({ lastPosition: _l, positions: _p, ...state }: MergeableState) => state;
+
+  it('merged in any order and grouping, gives the in-order fold', () => {
+    fc.assert(
+      fc.property(eventsArb, fc.integer({ min: 0, max: 7 }), (inputs, cut) => {
+        const events = inputs.map((input) => event(input));
+        const folded = only(foldEvents(events));
+        expect(withoutPositions(merge([...events].reverse()))).toEqual(folded);
+        // Two groups merged separately, then together: a batch merged into a stored state.
+        const at = cut % events.length;
+        const [left, right] = [events.slice(0, at), events.slice(at)];
+        const grouped = left.length === 0 ? merge(right) : mergeStates(merge(right), merge(left));
+        expect(withoutPositions(grouped)).toEqual(folded);
+      }),
+    );
+  });
+
+  it('is commutative and associative, and idempotent but for the event count', () => {
+    // States of one log: an event id always stands for the same event.
+    const statesArb = eventsArb.chain((inputs) => {
+      const subset = fc.subarray(inputs, { minLength: 1 });
+      return fc.tuple(subset, subset, subset);
+    });
+    fc.assert(
+      fc.property(statesArb, (subsets) => {
+        const [a, b, c] = subsets.map((inputs) => merge(inputs.map((input) => event(input)))) as [
+          MergeableState,
+          MergeableState,
+          MergeableState,
+        ];
+        expect(mergeStates(a, b)).toEqual(mergeStates(b, a));
+        expect(mergeStates(mergeStates(a, b), c)).toEqual(mergeStates(a, mergeStates(b, c)));
+        expect({ ...mergeStates(a, a), eventCount: a.eventCount }).toEqual(a);
+      }),
+    );
   });
 });
