@@ -24,6 +24,7 @@ import type { EventFilter, ExposureFilter } from '../src/db/repositories/filters
 import { findOffices } from '../src/db/repositories/offices.ts';
 import { seedDemo } from '../src/demo/demo.ts';
 import { DEMO_TENANT } from '../src/demo/sample.ts';
+import type { Scope } from '../src/domain.ts';
 import {
   DashboardEventsDocument,
   DashboardExposuresDocument,
@@ -31,7 +32,6 @@ import {
   DashboardSummaryDocument,
 } from '../src/gql/graphql.ts';
 import { createLogger } from '../src/log.ts';
-import type { Scope } from '../src/scope.ts';
 import { listen } from '../src/server.ts';
 import { reachableEngines, scratchDatabase } from './support.ts';
 

@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApiKey, listApiKeys, revokeApiKey } from './auth/api-keys.ts';
-import { ROLES, type Role } from './auth/principal.ts';
 import { signToken } from './auth/tokens.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from './db/migrate.ts';
 import { rebuildCurrent } from './db/repositories/event-log.ts';
+import { ROLES, type Role } from './domain.ts';
 
 const USAGE = `Usage: exposure-gateway <command> [options]
 

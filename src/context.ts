@@ -3,8 +3,8 @@ import type { Principal } from './auth/principal.ts';
 import { scopeOf } from './auth/principal.ts';
 import type { Config } from './config.ts';
 import type { Store } from './db/database.ts';
+import type { Scope } from './domain.ts';
 import type { ChangeFeed } from './ingest/changes.ts';
-import type { Scope } from './scope.ts';
 
 /** What lives as long as the server. */
 export interface GatewayServices {

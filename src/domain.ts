@@ -1,7 +1,22 @@
 /**
- * The types every layer shares: severities and statuses, exposure keys, the exposure event, ingest
- * results, and the one list of the fields an event carries about its exposure. Imports nothing.
+ * The types every layer shares: scopes and roles, severities and statuses, exposure keys, the exposure
+ * event, ingest results, and the one list of the fields an event carries about its exposure. Imports
+ * nothing.
  */
+
+/** What a caller may see and touch: one tenant, and all of its offices or a list of them. */
+export interface Scope {
+  readonly tenantId: string;
+  readonly officeIds: 'all' | readonly string[];
+}
+
+export function scopeIncludesOffice(scope: Scope, officeId: string): boolean {
+  return scope.officeIds === 'all' || scope.officeIds.includes(officeId);
+}
+
+/** viewer: queries and subscriptions; ingestor: ingest mutations; admin: everything. */
+export const ROLES = ['viewer', 'ingestor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 
 export const SEVERITIES = ['INFO', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Severity = (typeof SEVERITIES)[number];

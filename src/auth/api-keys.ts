@@ -8,8 +8,9 @@ import {
   insertApiKey,
   revokeApiKey as revokeApiKeyRow,
 } from '../db/repositories/api-keys.ts';
+import type { Role } from '../domain.ts';
 import { clientError } from '../errors.ts';
-import type { Principal, Role } from './principal.ts';
+import type { Principal } from './principal.ts';
 
 export type { ApiKey } from '../db/repositories/api-keys.ts';
 

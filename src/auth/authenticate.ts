@@ -2,10 +2,11 @@
 import { type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
 import type { Store } from '../db/database.ts';
+import { ROLES } from '../domain.ts';
 import { clientError } from '../errors.ts';
 import { authenticateApiKey, isApiKey } from './api-keys.ts';
 import { JWKS_ALGORITHMS } from './jwks.ts';
-import { type Principal, ROLES } from './principal.ts';
+import type { Principal } from './principal.ts';
 
 const claimsSchema = z.object({
   tenant_id: z.string().min(1),

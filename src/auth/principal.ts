@@ -1,8 +1,5 @@
 /** Who is calling: a tenant, the offices they may see, and what they may do. */
-import type { Scope } from '../scope.ts';
-
-export const ROLES = ['viewer', 'ingestor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role, Scope } from '../domain.ts';
 
 export interface Principal {
   /** Token subject or API key id, for logs. */

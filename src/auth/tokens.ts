@@ -1,6 +1,6 @@
 /** Issues HS256 tokens (the demo, the `token` command and tests). */
 import { SignJWT } from 'jose';
-import type { Role } from './principal.ts';
+import type { Role } from '../domain.ts';
 
 export interface TokenClaims {
   tenantId: string;

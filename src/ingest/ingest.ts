@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { IngestConfig } from '../config.ts';
 import type { Store } from '../db/database.ts';
 import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
-import { type Scope, scopeIncludesOffice } from '../scope.ts';
+import { type Scope, scopeIncludesOffice } from '../domain.ts';
 import type { ChangeFeed } from './changes.ts';
 import { GroupCommit, IdempotencyKeyReusedError, type WriteCall, type WriteOutcome } from './group-commit.ts';
 import { canonicalJson, validateEvents } from './validate.ts';

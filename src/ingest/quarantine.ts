@@ -16,7 +16,7 @@ import {
   recordReplayFailure,
 } from '../db/repositories/quarantine.ts';
 import type { IngestResult } from '../domain.ts';
-import { type Scope, scopeIncludesOffice } from '../scope.ts';
+import { type Scope, scopeIncludesOffice } from '../domain.ts';
 import type { ChangeFeed } from './changes.ts';
 import { ingest } from './ingest.ts';
 import {

@@ -7,9 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { IngestCounts, IngestResult, RejectedEvent } from '../domain.ts';
-import type { Scope } from '../scope.ts';
-import { scopeIncludesOffice } from '../scope.ts';
+import type { IngestCounts, IngestResult, RejectedEvent, Scope } from '../domain.ts';
+import { scopeIncludesOffice } from '../domain.ts';
 import { IngestRejectedError } from './ingest.ts';
 import { validateEvents } from './validate.ts';
 

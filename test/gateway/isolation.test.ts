@@ -18,9 +18,9 @@ import {
   isObjectType,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Scope } from '../../src/domain.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
 import { schema } from '../../src/schema/index.ts';
-import type { Scope } from '../../src/scope.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { eventInput } from '../helpers/events.ts';
 import { openTestGateway, type TestGateway } from '../helpers/gateway.ts';

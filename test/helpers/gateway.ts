@@ -1,8 +1,9 @@
 /** A gateway over a real engine, called through yoga.fetch. */
-import type { Role } from '../../src/auth/principal.ts';
+
 import { signToken } from '../../src/auth/tokens.ts';
 import type { Engine } from '../../src/config.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
+import type { Role } from '../../src/domain.ts';
 import { ChangeFeed } from '../../src/ingest/changes.ts';
 import { createGateway, type Gateway } from '../../src/yoga.ts';
 import { openTestStore, type TestStore } from './engines.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Scope } from '../../src/domain.ts';
 import { IngestRejectedError, ingest } from '../../src/ingest/ingest.ts';
-import type { Scope } from '../../src/scope.ts';
 import { ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
 import { eventInput } from '../helpers/events.ts';
 

@@ -4,8 +4,7 @@
  */
 import { sql } from 'kysely';
 import { DateTime, IANAZone } from 'luxon';
-import type { ExposureStatus, Severity } from '../../domain.ts';
-import type { Scope } from '../../scope.ts';
+import type { ExposureStatus, Scope, Severity } from '../../domain.ts';
 import type { Store } from '../database.ts';
 import type { ExposureRow } from '../tables.ts';
 import { type EventFilter, type ExposureFilter, eventConditions, exposureConditions } from './filters.ts';

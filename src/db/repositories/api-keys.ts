@@ -1,6 +1,6 @@
 /** API keys of a tenant: stored as a SHA-256 hash with the roles and offices they grant. */
 import type { Kysely } from 'kysely';
-import type { Role } from '../../auth/principal.ts';
+import type { Role } from '../../domain.ts';
 import type { ApiKeyRow, Database } from '../tables.ts';
 
 export interface ApiKey {

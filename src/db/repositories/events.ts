@@ -1,7 +1,6 @@
 /** The event log, newest first: pages, counts, lookups by id and the latest events of many exposures at once. */
 import { type Kysely, sql } from 'kysely';
-import type { ExposureFieldValues, ExposureKey } from '../../domain.ts';
-import type { Scope } from '../../scope.ts';
+import type { ExposureFieldValues, ExposureKey, Scope } from '../../domain.ts';
 import type { Database, ExposureEventRow } from '../tables.ts';
 import { exposureKeyConditions } from './exposures.ts';
 import { FIELD_COLUMNS, fieldValues, jsonValue } from './field-columns.ts';

@@ -1,7 +1,7 @@
 /** The current state of exposures: pages, counts and lookups by key, always inside the caller's scope. */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { Scope } from '../../domain.ts';
 import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../domain.ts';
-import type { Scope } from '../../scope.ts';
 import type { Database, ExposureRow } from '../tables.ts';
 import { hashIn, keyHash } from './exposure-keys.ts';
 import { FIELD_COLUMNS, fieldValues } from './field-columns.ts';

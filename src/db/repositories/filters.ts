@@ -1,8 +1,8 @@
 /** Filters of exposures and events as SQL conditions, always inside the caller's scope. */
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { Scope } from '../../domain.ts';
 import { type ExposureStatus, SEVERITIES, type Severity } from '../../domain.ts';
 import type { IpKeyRange } from '../../ip.ts';
-import type { Scope } from '../../scope.ts';
 import { scopedOffices } from './scope.ts';
 
 /** Lists are "any of"; an empty list matches nothing. Time ranges are [from, to). */

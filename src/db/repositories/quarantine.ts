@@ -4,8 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Expression, type Kysely, type SqlBool, sql, type Updateable } from 'kysely';
-import type { QuarantineStatus } from '../../domain.ts';
-import type { Scope } from '../../scope.ts';
+import type { QuarantineStatus, Scope } from '../../domain.ts';
 import type { Database, QuarantinedFileRow, QuarantinedFileTable } from '../tables.ts';
 import { timestampParam } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';

@@ -1,6 +1,6 @@
 /** The scope condition every repository query carries. */
 import { type ExpressionBuilder, sql } from 'kysely';
-import type { Scope } from '../../scope.ts';
+import type { Scope } from '../../domain.ts';
 
 /** tenant_id = scope tenant, and office_id in the scope's offices unless it has all of them. */
 // biome-ignore lint/suspicious/noExplicitAny: the condition applies to any table alias that has both columns.
