@@ -1,6 +1,7 @@
 /** One regression test per pitfall of this stack (DESIGN.md, "Pitfalls seen on this stack"). */
 import fs from 'node:fs';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { type Insertable, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { rebuildCurrent, writeEvents } from '../../src/db/repositories/event-log.ts';
@@ -473,3 +474,51 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe('a DuckDB prepared statement run again after its tables changed', () => {
+  /** A statement prepared on an empty table, run again once the table holds rows. */
+  async function runAgain() {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run('create table events (tenant_id varchar, rank integer)');
+      const filtered = await connection.prepare('select count(*)::integer as n from events where rank > 3');
+      await filtered.run();
+      await connection.run("insert into events values ('acme', 4), ('globex', 5)");
+      return (await filtered.runAndReadAll()).getRowObjectsJson();
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  // Also seen: a grouped string column read back cut to a byte ("acme" as "d"), from compressed
+  // materialization planned on an empty table.
+  it('answers from the statistics it was planned with: here a filter pruned as if no row could match', async () => {
+    expect(await runAgain()).toEqual([{ n: 0 }]);
+  });
+
+  it("is never run again by the store after a write: its readers' statements are prepared anew", async () => {
+    const t = await openTestStore('duckdb');
+    try {
+      const highRisk = () =>
+        t.store.db
+          .selectFrom('exposure_events')
+          .select(sql<number>`cast(count(*) as integer)`.as('high'))
+          .where('risk_score', '>', sql.lit(50))
+          .executeTakeFirstOrThrow();
+      // Prepared (and kept) while no event is stored, on every reader.
+      for (let i = 0; i < 8; i++) expect(await highRisk()).toEqual({ high: 0 });
+      await ingest(
+        { store: t.store, config },
+        { tenantId: 'acme', officeIds: 'all' },
+        {
+          events: [eventInput({ riskScore: 90 })],
+        },
+      );
+      for (let i = 0; i < 8; i++) expect(await highRisk()).toEqual({ high: 1 });
+    } finally {
+      await t.close();
+    }
+  });
+});
