@@ -134,38 +134,62 @@ function positionSql(engine: Engine): RawBuilder<string> {
 }
 
 /**
- * The state of each exposure from rows of events (tenant_id, office_id, exposure_id, timestamp, event_id,
- * position, field columns): the SQL twin of folding stateOfEvent() with mergeStates(). A coalesced
- * field's position is null where it equals last_position, which most rows then leave empty.
+ * Rows of events (tenant_id, office_id, exposure_id, timestamp, event_id, position, field columns) as
+ * states of one event each: stateOfEvent() in SQL.
  */
-function foldSelect(engine: Engine, source: RawBuilder<unknown>): RawBuilder<unknown> {
+function eventStates(source: RawBuilder<unknown>): RawBuilder<unknown> {
+  const positions = COALESCED_FIELDS.map((f) => sql`position as ${sql.ref(positionColumn(f))}`);
+  return sql`select tenant_id, office_id, exposure_id, ${ids(STATE_COLUMNS)}, ${sql.join(positions)},
+      timestamp as first_seen, timestamp as last_seen, event_id as last_event_id, position as last_position,
+      1 as event_count
+    from (${source}) events`;
+}
+
+/** Stored rows of exposures_current as states whose every set value has its position spelled out. */
+function storedStates(source: RawBuilder<unknown>): RawBuilder<unknown> {
+  const positions = COALESCED_FIELDS.map(
+    (f) => sql`coalesce(${sql.ref(positionColumn(f))}, last_position) as ${sql.ref(positionColumn(f))}`,
+  );
+  return sql`select tenant_id, office_id, exposure_id, ${ids(STATE_COLUMNS)}, ${sql.join(positions)},
+      first_seen, last_seen, last_event_id, last_position, event_count
+    from (${source}) stored`;
+}
+
+/**
+ * The join of the states in `source` per exposure (rows as made by eventStates() or storedStates()):
+ * mergeStates() in SQL, as aggregates. In the result a coalesced field's position is null where it equals
+ * last_position, which most rows then leave empty.
+ */
+function mergeSelect(engine: Engine, source: RawBuilder<unknown>): RawBuilder<unknown> {
   const latest = (c: string) =>
     engine === 'duckdb'
-      ? sql`arg_max_null(${sql.ref(c)}, position)`
-      : sql`(array_agg(${sql.ref(c)} order by position desc))[1]`;
+      ? sql`arg_max_null(${sql.ref(c)}, last_position)`
+      : sql`(array_agg(${sql.ref(c)} order by last_position desc))[1]`;
   const whereSet = (field: ExposureField) =>
     sql`filter (where ${sql.ref(EXPOSURE_FIELDS[field].column)} is not null)`;
-  const coalesced = (field: ExposureField, c: string) =>
-    engine === 'duckdb'
-      ? sql`arg_max(${sql.ref(c)}, position) ${whereSet(field)}`
-      : sql`(array_agg(${sql.ref(c)} order by position desc) ${whereSet(field)})[1]`;
+  const coalesced = (field: ExposureField, c: string) => {
+    const position = sql.ref(positionColumn(field));
+    return engine === 'duckdb'
+      ? sql`arg_max(${sql.ref(c)}, ${position}) ${whereSet(field)}`
+      : sql`(array_agg(${sql.ref(c)} order by ${position} desc) ${whereSet(field)})[1]`;
+  };
   const aggregates = [
     ...LATEST_FIELDS.flatMap((f) => columnsOf(f).map((c) => sql`${latest(c)} as ${sql.ref(c)}`)),
     ...COALESCED_FIELDS.flatMap((f) => [
       ...columnsOf(f).map((c) => sql`${coalesced(f, c)} as ${sql.ref(c)}`),
-      sql`max(position) ${whereSet(f)} as ${sql.ref(positionColumn(f))}`,
+      sql`max(${sql.ref(positionColumn(f))}) ${whereSet(f)} as ${sql.ref(positionColumn(f))}`,
     ]),
   ];
-  const folded = sql`select tenant_id, office_id, exposure_id, ${sql.join(aggregates)},
-      min(timestamp) as first_seen, max(timestamp) as last_seen, ${latest('event_id')} as last_event_id,
-      max(position) as last_position, cast(count(*) as integer) as event_count
-    from (${source}) fold_source
+  const merged = sql`select tenant_id, office_id, exposure_id, ${sql.join(aggregates)},
+      min(first_seen) as first_seen, max(last_seen) as last_seen, ${latest('last_event_id')} as last_event_id,
+      max(last_position) as last_position, cast(sum(event_count) as integer) as event_count
+    from (${source}) states
     group by tenant_id, office_id, exposure_id`;
   const positions = COALESCED_FIELDS.map((f) => sql`nullif(${sql.ref(positionColumn(f))}, last_position)`);
   return sql`select tenant_id, office_id, exposure_id, ${ids(STATE_COLUMNS)}, ${sql.join(positions)},
       first_seen, last_seen, last_event_id, last_position, event_count,
       ${keyHashSql(engine, sql.ref('tenant_id'), sql.ref('office_id'), sql.ref('exposure_id'))}
-    from (${folded}) folded
+    from (${merged}) merged
     order by office_id, exposure_id`;
 }
 
@@ -264,11 +288,8 @@ export async function appendEvents(
   }
 
   // await countNewEvents(trx, tenantId, STAGE);
-  const source = sql`select ${tenantId} as tenant_id, * from ${stage}`;
-  const merged = await sql<{ office_id: string; exposure_id: string; event_count: number }>`
-    insert into exposures_current (${ids(CURRENT_COLUMNS)}) ${foldSelect(trx.engine, source)}
-    on conflict (tenant_id, office_id, exposure_id) do update set ${MERGE_ASSIGNMENTS}
-    returning office_id, exposure_id, event_count`.execute(trx.db);
+  const batchKeys = keysOf(candidates.filter((c) => inserted.has(c.event.eventId)));
+  const eventCounts = await mergeIntoCurrent(trx, tenantId, batchKeys);
   await sql`insert into offices (tenant_id, office_id, last_ingest_at)
     select distinct ${tenantId}, office_id, cast(${new Date().toISOString()} as timestamptz) from ${stage}
     on conflict (tenant_id, office_id) do update set last_ingest_at = excluded.last_ingest_at`.execute(
@@ -281,15 +302,59 @@ export async function appendEvents(
     result.eventsInserted++;
     result.eventsDuplicate--;
   }
-  attributeExposures(
-    results,
-    fresh,
-    new Map(merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)])),
-  );
+  attributeExposures(results, fresh, eventCounts);
   return results;
 }
 
 const keyOf = (officeId: string, exposureId: string) => JSON.stringify([officeId, exposureId]);
+
+function keysOf(staged: readonly StagedEvent[]): ExposureKey[] {
+  const keys = new Map(staged.map(({ event }) => [keyOf(event.officeId, event.exposureId), event]));
+  return [...keys.values()].map((e) => ({ officeId: e.officeId, exposureId: e.exposureId }));
+}
+
+const STORED = 'stage_exposures_current';
+
+/**
+ * Merges the new events in the stage into exposures_current; returns each touched exposure's event count
+ * after the merge. PostgreSQL merges in the upsert, row by row through the primary key, which stays exact
+ * with concurrent writers. DuckDB runs an upsert as a MERGE that joins the whole table and rewrites rows
+ * slowly, so there the single writer copies the stored rows of the batch's keys aside (found through
+ * exposure_hash), deletes them, and inserts the merge of those rows with the new events.
+ */
+async function mergeIntoCurrent(
+  trx: WriteTransaction,
+  tenantId: string,
+  keys: readonly ExposureKey[],
+): Promise<Map<string, number>> {
+  const events = eventStates(sql`select ${tenantId} as tenant_id, * from ${sql.table(STAGE)}`);
+  if (trx.engine === 'postgres') {
+    const merged = await sql<{ office_id: string; exposure_id: string; event_count: number }>`
+      insert into exposures_current (${ids(CURRENT_COLUMNS)}) ${mergeSelect(trx.engine, events)}
+      on conflict (tenant_id, office_id, exposure_id) do update set ${MERGE_ASSIGNMENTS}
+      returning office_id, exposure_id, event_count`.execute(trx.db);
+    return new Map(
+      merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]),
+    );
+  }
+  // Rows of other exposures whose hash collides come along, and go back unchanged.
+  const ofBatch = sql`tenant_id = ${tenantId} and ${hashIn(
+    sql.ref('exposure_hash'),
+    keys.map((k) => keyHash(tenantId, k.officeId, k.exposureId)),
+  )}`;
+  const stored = sql.table(STORED);
+  await sql`create temp table if not exists ${stored} as select * from exposures_current limit 0`.execute(
+    trx.db,
+  );
+  await sql`delete from ${stored}`.execute(trx.db);
+  await sql`insert into ${stored} select * from exposures_current where ${ofBatch}`.execute(trx.db);
+  await sql`delete from exposures_current where ${ofBatch}`.execute(trx.db);
+  const merged = await sql<{ office_id: string; exposure_id: string; event_count: number }>`
+    insert into exposures_current (${ids(CURRENT_COLUMNS)})
+    ${mergeSelect(trx.engine, sql`${events} union all ${storedStates(sql`select * from ${stored}`)}`)}
+    returning office_id, exposure_id, event_count`.execute(trx.db);
+  return new Map(merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]));
+}
 
 /**
  * Each exposure that received events counts once per batch that brought them: as inserted for the first
@@ -369,7 +434,7 @@ export async function rebuildCurrent(trx: WriteTransaction, tenantId?: string): 
       ${positionSql(trx.engine)} as position, ${ids(STATE_COLUMNS)}
     from exposure_events ${tenantFilter}`;
   const result = await sql`insert into exposures_current (${ids(CURRENT_COLUMNS)})
-    ${foldSelect(trx.engine, source)}`.execute(trx.db);
+    ${mergeSelect(trx.engine, eventStates(source))}`.execute(trx.db);
   return Number(result.numAffectedRows ?? 0);
 }
 
