@@ -3,12 +3,14 @@ import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { Store } from './database.ts';
 import * as core from './migrations/2026-11-22T00-00-core.ts';
 import * as mergeableState from './migrations/2026-12-01T00-00-mergeable-state.ts';
+import * as eventRollups from './migrations/2026-12-01T00-10-event-rollups.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
 const migrations = {
   '2026-11-22T00-00-core': core,
   '2026-12-01T00-00-mergeable-state': mergeableState,
+  '2026-12-01T00-10-event-rollups': eventRollups,
 };
 
 /** Every migration, in the order they apply. */

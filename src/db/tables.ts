@@ -63,6 +63,18 @@ export type ExposureCurrentTable = ExposureStateColumns &
     exposure_hash: bigint;
   };
 
+/** Event counts per tenant, 15-minute period and timeline dimension (see repositories/event-rollups.ts). */
+export interface EventRollupTable
+  extends Pick<ExposureStateColumns, 'exposure_class' | 'severity' | 'status'> {
+  tenant_id: string;
+  /** 15-minute periods since the Unix epoch: floor(epoch seconds / 900). */
+  quarter_hour: number;
+  office_id: string;
+  /** '' for events without an action: the column is part of the key, which cannot hold a null. */
+  event_action: string;
+  events: number;
+}
+
 export interface QuarantinedFileTable {
   tenant_id: string;
   id: string;
@@ -116,6 +128,7 @@ export interface Database {
   offices: OfficeTable;
   api_keys: ApiKeyTable;
   ingest_batches: IngestBatchTable;
+  event_rollups: EventRollupTable;
 }
 
 export type ExposureEventRow = Selectable<ExposureEventTable>;

@@ -2,11 +2,14 @@
  * Dashboard aggregates: the event timeline, the exposure summary and exposure groups. Each is one
  * query, always inside the caller's scope.
  */
-import { sql } from 'kysely';
+import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { DateTime, IANAZone } from 'luxon';
 import type { ExposureStatus, Scope, Severity } from '../../domain.ts';
 import type { Store } from '../database.ts';
-import type { ExposureRow } from '../tables.ts';
+
+import type { Database, ExposureRow } from '../tables.ts';
+import { ROLLUP_PERIOD_SECONDS } from './event-rollups.ts';
+
 import { type EventFilter, type ExposureFilter, eventConditions, exposureConditions } from './filters.ts';
 
 export const TIME_BUCKETS = ['FIVE_MINUTES', 'HOUR', 'DAY', 'WEEK', 'MONTH'] as const;
@@ -64,11 +67,11 @@ const EVENT_GROUP_COLUMN: Record<EventGroupBy, string> = {
 };
 
 /**
- * The start of every bucket that overlaps [from, to), in order. The first one starts at or before
- * `from`. Computed here rather than by the engine so empty buckets exist; the same boundaries as
- * bucketStartSql, checked on both engines.
+ * The start of every bucket that overlaps [from, to), in order, then the end of the last one. The first
+ * bucket starts at or before `from`. Computed here, not by the engine, so empty buckets exist and no
+ * query converts times to the zone.
  */
-export function bucketStarts(
+export function bucketBoundaries(
   range: { from: Date; to: Date },
   spec: Pick<TimelineSpec, 'bucket' | 'timeZone' | 'maxBuckets'>,
 ): Date[] {
@@ -78,8 +81,7 @@ export function bucketStarts(
       field: 'filter.to',
     });
   }
-  // Intl (through luxon) and both engines know the IANA names; offsets such as "+02:00" are refused,
-  // as PostgreSQL would read them with the POSIX sign, the other way round.
+  // IANA names only, as the API documents: luxon would also take an offset such as "+02:00".
   if (!IANAZone.isValidZone(spec.timeZone) || !/^[A-Za-z]/.test(spec.timeZone)) {
     throw new AggregateRequestError(
       'BAD_USER_INPUT',
@@ -93,19 +95,21 @@ export function bucketStarts(
     const first = Math.floor(from.getTime() / step) * step;
     const needed = Math.ceil((to.getTime() - first) / step);
     checkBucketCount(needed, spec);
-    return Array.from({ length: needed }, (_, i) => new Date(first + i * step));
+    return Array.from({ length: needed + 1 }, (_, i) => new Date(first + i * step));
   }
   const unit = CALENDAR_UNIT[spec.bucket as keyof typeof CALENDAR_UNIT];
   const first = DateTime.fromJSDate(from, { zone: spec.timeZone }).startOf(unit);
   const last = DateTime.fromJSDate(new Date(to.getTime() - 1), { zone: spec.timeZone }).startOf(unit);
   checkBucketCount(Math.round(last.diff(first, unit).as(unit)) + 1, spec);
-  const starts: Date[] = [];
+  const bounds: Date[] = [];
+  let start = first;
   // startOf again after each step: where local midnight does not exist (a DST change at 00:00), a
-  // bucket starts at the first local instant of its day, as it does in SQL.
-  for (let start = first; start.toMillis() < to.getTime(); start = start.plus({ [unit]: 1 }).startOf(unit)) {
-    starts.push(start.toJSDate());
+  // bucket starts at the first local instant of its day.
+  for (; start.toMillis() < to.getTime(); start = start.plus({ [unit]: 1 }).startOf(unit)) {
+    bounds.push(start.toJSDate());
   }
-  return starts;
+  bounds.push(start.toJSDate());
+  return bounds;
 }
 
 function checkBucketCount(needed: number, spec: Pick<TimelineSpec, 'bucket' | 'maxBuckets'>) {
@@ -117,57 +121,217 @@ function checkBucketCount(needed: number, spec: Pick<TimelineSpec, 'bucket' | 'm
   );
 }
 
-/** The start of the bucket of `alias.timestamp`, as a timestamptz, on both engines. */
-function bucketStartSql(alias: string, spec: Pick<TimelineSpec, 'bucket' | 'timeZone'>) {
-  const timestamp = sql.ref(`${alias}.timestamp`);
-  const seconds = FIXED_SECONDS[spec.bucket];
-  if (seconds !== undefined) {
-    return sql<Date>`to_timestamp(floor(extract(epoch from ${timestamp}) / ${sql.lit(seconds)}) * ${sql.lit(seconds)})`;
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * The period events are counted in before they are put in buckets, in seconds: the largest divisor of
+ * the rollup period on which every boundary falls, so each period lies inside one bucket. The rollup
+ * period itself for HOUR, and for DAY, WEEK and MONTH in every zone since 1972 (UTC offsets have been
+ * multiples of 15 minutes since); 300 for FIVE_MINUTES; less for older local mean times.
+ */
+function countingPeriod(bounds: readonly Date[]): number {
+  let period = ROLLUP_PERIOD_SECONDS;
+  for (const bound of bounds) {
+    const ms = Math.abs(bound.getTime());
+    // Zone offsets are whole seconds, so are the boundaries luxon computes.
+    if (ms % 1000 !== 0) throw new Error(`bucket boundary ${bound.toISOString()} is not a whole second`);
+    period = gcd(period, ms / 1000);
   }
-  const unit = CALENDAR_UNIT[spec.bucket as keyof typeof CALENDAR_UNIT];
-  // To local wall time, truncate, and back: local midnight in the zone, whatever the DST offset.
-  return sql<Date>`(date_trunc(${sql.lit(unit)}, ${timestamp} at time zone ${spec.timeZone})) at time zone ${spec.timeZone}`;
+  return period;
 }
+
+/** Consecutive buckets of one length: bucket `index + k` holds periods [start + k * length, + length). */
+interface BucketRun {
+  start: number;
+  index: number;
+  length: number;
+}
+
+function bucketRuns(bounds: readonly Date[], periodSeconds: number): BucketRun[] {
+  const inPeriods = bounds.map((bound) => bound.getTime() / 1000 / periodSeconds);
+  const runs: BucketRun[] = [];
+  for (let index = 0; index + 1 < inPeriods.length; index++) {
+    const start = inPeriods[index]!;
+    const length = inPeriods[index + 1]! - start;
+    if (runs.at(-1)?.length !== length) runs.push({ start, index, length });
+  }
+  return runs;
+}
+
+/**
+ * The index of the bucket holding `period`, by integer arithmetic: a binary search over the runs of
+ * equal-length buckets (a handful for days and weeks: the DST changes split them).
+ */
+function bucketIndexSql(period: RawBuilder<number>, runs: readonly BucketRun[]): RawBuilder<number> {
+  if (runs.length === 1) {
+    const { start, index, length } = runs[0]!;
+    // Never negative: the first bucket starts at or before the first counted period.
+    return sql<number>`${sql.lit(index)} + cast(floor((${period} - ${sql.lit(start)}) / ${sql.lit(length)}) as integer)`;
+  }
+  const middle = runs.length >> 1;
+  return sql<number>`case when ${period} < ${sql.lit(runs[middle]!.start)}
+    then ${bucketIndexSql(period, runs.slice(0, middle))} else ${bucketIndexSql(period, runs.slice(middle))} end`;
+}
+
+export interface TimelineOptions {
+  /** false: count from the log even where the rollups could (to compare the two). Default true. */
+  rollups?: boolean;
+}
+
+type CountQuery = SelectQueryBuilder<
+  Database,
+  'exposure_events' | 'event_rollups',
+  { period_index: number; bucket_group: string | null; events: number }
+>;
 
 /**
  * Event counts per bucket over [filter.from, filter.to). Every bucket appears. Grouped, every group
  * seen anywhere in the range appears in every bucket (zero where it has no events); rows are ordered
  * by bucket start, then group (null last).
+ *
+ * Events are counted per period by epoch arithmetic, and the periods summed into buckets by index:
+ * nothing is converted to the zone per event. The whole 15-minute periods of the range come from
+ * event_rollups when the filter only names rollup dimensions; the log gives the rest (the partial
+ * periods at both ends, and every other filter or bucket).
  */
 export async function findEventTimeline(
   db: Store['db'],
   scope: Scope,
   filter: EventFilter,
   spec: TimelineSpec,
+  options: TimelineOptions = {},
 ): Promise<TimelineBucket[]> {
-  const starts = bucketStarts({ from: rangeEnd(filter, 'from'), to: rangeEnd(filter, 'to') }, spec);
-  const group = spec.groupBy
-    ? sql<string | null>`${sql.ref(`e.${EVENT_GROUP_COLUMN[spec.groupBy]}`)}`
-    : sql<string | null>`cast(null as varchar)`;
-  // Bucketed in a subquery and grouped outside, by column: the zone parameter appears twice, and
-  // PostgreSQL would not match two parameters in SELECT and GROUP BY as one expression.
-  const bucketed = db
-    .selectFrom('exposure_events as e')
-    .select([bucketStartSql('e', spec).as('bucket_start'), group.as('bucket_group')])
-    .where((eb) => eventConditions(eb, scope, filter, 'e'));
+  const from = rangeEnd(filter, 'from');
+  const to = rangeEnd(filter, 'to');
+  const bounds = bucketBoundaries({ from, to }, spec);
+  const period = countingPeriod(bounds);
+  const counts: CountQuery[] = [];
+  const rollupMs = ROLLUP_PERIOD_SECONDS * 1000;
+  const first = Math.ceil(from.getTime() / rollupMs);
+  const end = Math.floor(to.getTime() / rollupMs);
+  if (options.rollups !== false && period === ROLLUP_PERIOD_SECONDS && first < end && inRollups(filter)) {
+    counts.push(rollupCounts(db, scope, filter, spec, first, end));
+    const whole = { from: new Date(first * rollupMs), to: new Date(end * rollupMs) };
+    if (from < whole.from)
+      counts.push(logCounts(db, scope, { ...filter, to: whole.from }, spec, period, first - 1));
+    if (whole.to < to) counts.push(logCounts(db, scope, { ...filter, from: whole.to }, spec, period, end));
+  } else {
+    counts.push(logCounts(db, scope, filter, spec, period));
+  }
+  const counted = counts.reduce((all, next) => all.unionAll(next));
+  const indexed = db
+    .selectFrom(counted.as('c'))
+    .select([
+      bucketIndexSql(sql.ref('c.period_index'), bucketRuns(bounds, period)).as('bucket_index'),
+      'c.bucket_group',
+      'c.events',
+    ]);
   const rows = await db
-    .selectFrom(bucketed.as('b'))
-    .select(['b.bucket_start', 'b.bucket_group', sql<number>`cast(count(*) as integer)`.as('events')])
-    .groupBy(['b.bucket_start', 'b.bucket_group'])
+    .selectFrom(indexed.as('b'))
+    .select(['b.bucket_index', 'b.bucket_group', sql<number>`cast(sum(b.events) as integer)`.as('events')])
+    .groupBy(['b.bucket_index', 'b.bucket_group'])
     .execute();
 
-  const counts = new Map(starts.map((start) => [start.getTime(), new Map<string | null, number>()]));
+  const starts = bounds.slice(0, -1);
+  const buckets = starts.map(() => new Map<string | null, number>());
   const groups = new Set<string | null>(spec.groupBy ? [] : [null]);
   for (const row of rows) {
-    const bucket = counts.get(new Date(row.bucket_start).getTime());
-    if (!bucket) throw new Error(`the engine put events in a bucket at ${String(row.bucket_start)}`);
+    const bucket = buckets[row.bucket_index];
+    if (!bucket) throw new Error(`events were counted in bucket ${row.bucket_index} of ${starts.length}`);
     groups.add(row.bucket_group);
     bucket.set(row.bucket_group, Number(row.events));
   }
   const ordered = [...groups].sort(compareGroups);
-  return starts.flatMap((start) =>
-    ordered.map((group) => ({ start, group, count: counts.get(start.getTime())?.get(group) ?? 0 })),
+  return starts.flatMap((start, i) =>
+    ordered.map((group) => ({ start, group, count: buckets[i]?.get(group) ?? 0 })),
   );
+}
+
+/** The rollups keep counts per office, class, severity, status and action: not per exposure, asset or run. */
+function inRollups(filter: EventFilter): boolean {
+  return [filter.exposureIds, filter.assetIds, filter.scanRunIds].every(
+    (list) => list === null || list === undefined,
+  );
+}
+
+/** Counts per rollup period and group of the whole periods [first, end). */
+function rollupCounts(
+  db: Store['db'],
+  scope: Scope,
+  filter: EventFilter,
+  spec: TimelineSpec,
+  first: number,
+  end: number,
+): CountQuery {
+  const column = spec.groupBy ? sql.ref(`r.${EVENT_GROUP_COLUMN[spec.groupBy]}`) : null;
+  // The rollups keep '' for "no action"; no event has an empty action (validation refuses it).
+  const group =
+    column === null
+      ? sql<string | null>`cast(null as varchar)`
+      : spec.groupBy === 'EVENT_ACTION'
+        ? sql<string | null>`nullif(${column}, '')`
+        : sql<string | null>`${column}`;
+  const dimensions: EventFilter = {
+    officeIds: filter.officeIds,
+    exposureClasses: filter.exposureClasses,
+    severities: filter.severities,
+    statuses: filter.statuses,
+    eventActions: filter.eventActions?.filter((action) => action !== ''),
+  };
+  return db
+    .selectFrom('event_rollups as r')
+    .select([
+      sql<number>`r.quarter_hour`.as('period_index'),
+      group.as('bucket_group'),
+      sql<number>`sum(r.events)`.as('events'),
+    ])
+    .where((eb) =>
+      eb.and([
+        eventConditions(eb, scope, dimensions, 'r'),
+        sql<boolean>`r.quarter_hour >= ${sql.lit(first)}`,
+        sql<boolean>`r.quarter_hour < ${sql.lit(end)}`,
+      ]),
+    )
+    .groupBy(['period_index', 'bucket_group']) as unknown as CountQuery;
+}
+
+/**
+ * Counts per period and group of the events in the filter's range, from the log. `insideRollup`: the
+ * range lies inside that rollup period, whose rows name the offices with events in it. PostgreSQL then
+ * reads the log by (tenant, office, timestamp) index ranges instead of scanning it: the log has no index
+ * that starts with the timestamp.
+ */
+function logCounts(
+  db: Store['db'],
+  scope: Scope,
+  filter: EventFilter,
+  spec: TimelineSpec,
+  periodSeconds: number,
+  insideRollup?: number,
+): CountQuery {
+  const group = spec.groupBy
+    ? sql<string | null>`${sql.ref(`e.${EVENT_GROUP_COLUMN[spec.groupBy]}`)}`
+    : sql<string | null>`cast(null as varchar)`;
+  return db
+    .selectFrom('exposure_events as e')
+    .select([
+      sql<number>`cast(floor(date_part('epoch', e.timestamp) / ${sql.lit(periodSeconds)}) as bigint)`.as(
+        'period_index',
+      ),
+      group.as('bucket_group'),
+      sql<number>`count(*)`.as('events'),
+    ])
+    .where((eb) => {
+      const conditions = eventConditions(eb, scope, filter, 'e');
+      if (insideRollup === undefined) return conditions;
+      const offices = db
+        .selectFrom('event_rollups as r')
+        .select('r.office_id')
+        .where('r.tenant_id', '=', scope.tenantId)
+        .where('r.quarter_hour', '=', sql.lit(insideRollup));
+      return eb.and([conditions, eb(sql.ref('e.office_id'), 'in', offices)]);
+    })
+    .groupBy(['period_index', 'bucket_group']) as unknown as CountQuery;
 }
 
 /** A timeline needs both ends of its range. */

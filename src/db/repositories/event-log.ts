@@ -22,7 +22,7 @@ import {
 } from '../../domain.ts';
 import { ipKey } from '../../ip.ts';
 import type { BulkColumn, WriteTransaction } from '../database.ts';
-// import { countNewEvents } from './event-rollups.ts';
+import { countNewEvents } from './event-rollups.ts';
 import { hashIn, keyHash, keyHashSql } from './exposure-keys.ts';
 
 /** A staged event: its batch within the transaction, and the event. */
@@ -287,7 +287,7 @@ export async function appendEvents(
     await sql`delete from ${stage} where event_id in (${sql.join(duplicates)})`.execute(trx.db);
   }
 
-  // await countNewEvents(trx, tenantId, STAGE);
+  await countNewEvents(trx, tenantId, STAGE);
   const batchKeys = keysOf(candidates.filter((c) => inserted.has(c.event.eventId)));
   const eventCounts = await mergeIntoCurrent(trx, tenantId, batchKeys);
   await sql`insert into offices (tenant_id, office_id, last_ingest_at)
