@@ -107,6 +107,7 @@ export function mergeStates(a: MergeableState, b: MergeableState): MergeableStat
     const position = from.positions[field];
     if (position !== undefined) merged.positions[field] = position;
   }
+  // biome-ignore lint/complexity/useMathMinMax: ISO text, compared as text; Math.min would make it NaN.
   merged.firstSeen = a.firstSeen < b.firstSeen ? a.firstSeen : b.firstSeen;
   merged.eventCount = a.eventCount + b.eventCount;
   return merged;

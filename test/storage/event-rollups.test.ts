@@ -19,8 +19,8 @@ import {
 } from '../../src/db/repositories/analytics.ts';
 import { rebuildRollups } from '../../src/db/repositories/event-rollups.ts';
 import type { EventFilter } from '../../src/db/repositories/filters.ts';
-import { ingest } from '../../src/ingest/ingest.ts';
 import type { Scope } from '../../src/domain.ts';
+import { ingest } from '../../src/ingest/ingest.ts';
 import { createTestDatabase, ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
 import { eventInput } from '../helpers/events.ts';
 
