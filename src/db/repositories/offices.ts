@@ -1,6 +1,6 @@
 /** Offices the scope may see, with their open exposure counts. */
 import { sql } from 'kysely';
-import type { Scope } from '../../scope.ts';
+import type { Scope } from '../../domain.ts';
 import type { Store } from '../database.ts';
 import { scopedOffices } from './scope.ts';
 
@@ -12,27 +12,29 @@ export interface OfficeSummary {
 }
 
 export async function findOffices(db: Store['db'], scope: Scope): Promise<OfficeSummary[]> {
-  const rows = await db
+  const offices = await db
     .selectFrom('offices as o')
-    .select((eb) => [
-      'o.office_id',
-      'o.name',
-      'o.last_ingest_at',
-      eb
-        .selectFrom('exposures_current as c')
-        .select(sql<number>`cast(count(*) as integer)`.as('open_total'))
-        .whereRef('c.tenant_id', '=', 'o.tenant_id')
-        .whereRef('c.office_id', '=', 'o.office_id')
-        .where('c.status', '=', 'OPEN')
-        .as('open_exposures'),
-    ])
+    .select(['o.office_id', 'o.name', 'o.last_ingest_at'])
     .where((eb) => scopedOffices(eb, scope, 'o'))
     .orderBy('o.office_id')
     .execute();
-  return rows.map((row) => ({
+  if (offices.length === 0) return [];
+  // Counted in one grouping rather than a correlated count per office, and apart from the offices: a
+  // join before the grouping costs 1.4x (DuckDB) to 3x (PostgreSQL) at 2M exposures, and a grouped
+  // subquery joined in SQL would count every exposure even when the scope has no office.
+  const counts = await db
+    .selectFrom('exposures_current as c')
+    .select(['c.office_id', sql<number>`cast(count(*) as integer)`.as('open_total')])
+    .where((eb) => scopedOffices(eb, scope, 'c'))
+    .where('c.status', '=', 'OPEN')
+    .groupBy('c.office_id')
+    .execute();
+  const open = new Map(counts.map((row) => [row.office_id, row.open_total]));
+  return offices.map((row) => ({
     officeId: row.office_id,
     name: row.name,
     lastIngestAt: row.last_ingest_at,
-    openExposures: Number(row.open_exposures ?? 0),
+    // An office without open exposures has no group.
+    openExposures: Number(open.get(row.office_id) ?? 0),
   }));
 }
