@@ -1,12 +1,17 @@
 /** Opens the store on either engine: one Kysely<Database> for reads and a serialized writer for writes. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { type Dialect, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import { DuckDbDialect } from 'kysely-duckdb';
 import pg from 'pg';
 import type { DatabaseConfig, Engine } from '../config.ts';
-import { SerialQueue } from './serial-queue.ts';
+import { CommitGate, SerialQueue } from './serial-queue.ts';
 import type { Database } from './tables.ts';
 
 /** A write transaction: Kysely for ordinary statements, plus the engine's bulk loader for staging tables. */
@@ -38,9 +43,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(config: DatabaseConfig, options: { readers?: number } = {}): Promise<Store> {
+export interface StoreOptions {
+  /** DuckDB reader connections. */
+  readers?: number;
+  /** Prepared statements kept per DuckDB connection; 0 prepares every statement afresh. */
+  statementCacheSize?: number;
+}
+
+export async function openStore(config: DatabaseConfig, options: StoreOptions = {}): Promise<Store> {
   return config.engine === 'duckdb'
-    ? openDuckDb(config.duckdbPath, options.readers ?? 4, config.queryTimeoutMs)
+    ? openDuckDb(config, options)
     : openPostgres(requirePostgresUrl(config), config.queryTimeoutMs);
 }
 
@@ -63,42 +75,163 @@ function requirePostgresUrl(config: DatabaseConfig): string {
   return config.postgresUrl;
 }
 
+/** Prepared statements kept per DuckDB reader connection, by SQL text. */
+export const STATEMENT_CACHE_SIZE = 256;
+
+/** Starts or ends a transaction: kysely-duckdb sends BEGIN TRANSACTION, COMMIT and ROLLBACK. */
+const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
+const END = /^\s*(commit|end|rollback|abort)\b/i;
+const COMMIT = /^\s*(commit|end)\b/i;
+
+export interface DuckDbConnectionOptions {
+  /** Shared by the writer and the readers of one instance. */
+  gate: CommitGate;
+  /**
+   * A reader runs its statements from a cache of prepared statements, each within the gate's reads;
+   * the writer prepares every statement afresh and passes what makes data visible through the gate.
+   */
+  role: 'reader' | 'writer';
+  /** Readers' statements running longer are interrupted. */
+  timeoutMs?: number;
+  /** Readers' cached statements; 0 prepares every statement afresh. */
+  cacheSize: number;
+}
+
+interface CachedStatement {
+  statement: DuckDBPreparedStatement;
+  /** The gate's version when it was prepared. */
+  version: number;
+}
+
 /**
  * A @duckdb/node-api connection that runs one statement at a time: kysely-duckdb gives each query
  * a connection, but a transaction body may still start two statements at once on it.
+ *
+ * Readers keep the statements they prepared, least recently used first: DuckDB plans a statement again
+ * on every run with parameters otherwise (0.8-2 ms each). But DuckDB plans with the tables' statistics
+ * and runs a prepared statement again with that plan after the data changed: wrong answers (a filter
+ * pruned as if no row could match) and crashes (strings longer than the plan allows). So a cached
+ * statement is used only while no commit happened since it was prepared (the gate's version), and the
+ * gate keeps commits from landing between a read's prepare and its run: a commit waits for the reads
+ * under way (at most the query timeout each), and reads that arrive meanwhile wait for the commit.
+ * Catalog changes (an ALTER TABLE) are commits too; DuckDB would rebind for those by itself.
  */
-class SerialDuckDbConnection {
+export class SerialDuckDbConnection {
   readonly #queue = new SerialQueue();
+  readonly #statements = new Map<string, CachedStatement>();
+  /** The writer's explicit transaction is open: its statements publish nothing before COMMIT. */
+  #inTransaction = false;
   constructor(
     readonly raw: DuckDBConnection,
-    private readonly timeoutMs?: number,
+    private readonly options: DuckDbConnectionOptions,
   ) {}
-  run(text: string, values?: unknown) {
-    return this.#queue.run(async () => {
-      if (!this.timeoutMs) return this.raw.run(text, values as never);
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        this.raw.interrupt();
-      }, this.timeoutMs);
-      try {
-        return await this.raw.run(text, values as never);
-      } catch (error) {
-        throw timedOut ? new QueryTimeoutError(this.timeoutMs) : error;
-      } finally {
-        clearTimeout(timer);
-      }
-    });
+  run(text: string, values?: DuckDBValue[]) {
+    return this.#queue.run(() =>
+      this.options.role === 'writer'
+        ? this.#write(text, values)
+        : this.options.gate.read(() => this.#read(text, values)),
+    );
   }
-  stream(text: string, values?: unknown) {
-    return this.#queue.run(() => this.raw.stream(text, values as never));
+  /** Not cached: a streaming result is read after the statement returns, while others may run. */
+  stream(text: string, values?: DuckDBValue[]) {
+    return this.#queue.run(() =>
+      this.options.role === 'writer'
+        ? this.raw.stream(text, values)
+        : this.options.gate.read(() => this.raw.stream(text, values)),
+    );
   }
   /** Runs work that talks to the raw connection (the appender) in turn with the statements. */
   exclusive<T>(work: (raw: DuckDBConnection) => Promise<T>): Promise<T> {
     return this.#queue.run(() => work(this.raw));
   }
+  /** The SQL texts of the cached statements, least recently used first. */
+  cachedStatements(): string[] {
+    return [...this.#statements.keys()];
+  }
   /** Connections are owned by the pool, so kysely-duckdb's release must not close them. */
   closeSync() {}
+  close() {
+    for (const { statement } of this.#statements.values()) statement.destroySync();
+    this.#statements.clear();
+    this.raw.closeSync();
+  }
+
+  /** A COMMIT, or any statement outside a transaction, makes data visible: it passes through the gate. */
+  async #write(text: string, values?: DuckDBValue[]) {
+    const publishes = !this.#inTransaction || COMMIT.test(text);
+    if (BEGIN.test(text)) this.#inTransaction = true;
+    else if (END.test(text)) this.#inTransaction = false;
+    return publishes
+      ? this.options.gate.commit(() => this.raw.run(text, values))
+      : this.raw.run(text, values);
+  }
+
+  async #read(text: string, values?: DuckDBValue[]) {
+    const { timeoutMs } = this.options;
+    if (!timeoutMs) return this.#execute(text, values);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.raw.interrupt();
+    }, timeoutMs);
+    try {
+      return await this.#execute(text, values);
+    } catch (error) {
+      throw timedOut ? new QueryTimeoutError(timeoutMs) : error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #execute(text: string, values: DuckDBValue[] = []) {
+    if (this.options.cacheSize === 0) return this.raw.run(text, values);
+    let statement = this.#cached(text);
+    if (!statement) {
+      statement = await this.#prepare(text);
+      // A string of several statements: run them all, as raw.run does, without caching.
+      if (!statement) return this.raw.run(text, values);
+    }
+    try {
+      statement.clearBindings();
+      statement.bind(values);
+      return await statement.run();
+    } catch (error) {
+      // Whatever went wrong, the next run starts from a fresh statement.
+      this.#forget(text);
+      throw error;
+    }
+  }
+
+  /** The statement for text if it was prepared since the last commit, as the most recently used. */
+  #cached(text: string): DuckDBPreparedStatement | undefined {
+    const entry = this.#statements.get(text);
+    if (!entry) return undefined;
+    this.#statements.delete(text);
+    if (entry.version !== this.options.gate.version) {
+      entry.statement.destroySync();
+      return undefined;
+    }
+    this.#statements.set(text, entry);
+    return entry.statement;
+  }
+
+  async #prepare(text: string): Promise<DuckDBPreparedStatement | undefined> {
+    const { version } = this.options.gate;
+    const extracted = await this.raw.extractStatements(text);
+    if (extracted.count !== 1) return undefined;
+    const statement = await extracted.prepare(0);
+    if (this.#statements.size >= this.options.cacheSize) {
+      const [oldest] = this.#statements.keys();
+      this.#forget(oldest!);
+    }
+    this.#statements.set(text, { statement, version });
+    return statement;
+  }
+
+  #forget(text: string) {
+    this.#statements.get(text)?.statement.destroySync();
+    this.#statements.delete(text);
+  }
 }
 
 /** What kysely-duckdb uses of a connection. */
@@ -113,14 +246,14 @@ class DuckDbConnectionPool {
   static async create(
     instance: DuckDBInstance,
     size: number,
-    timeoutMs?: number,
+    options: DuckDbConnectionOptions,
   ): Promise<DuckDbConnectionPool> {
     const pool = new DuckDbConnectionPool();
     for (let i = 0; i < size; i++) {
       const raw = await instance.connect();
       // Timestamps come back as UTC text whatever the process TZ is.
       await raw.run("SET TimeZone = 'UTC'");
-      const connection = new SerialDuckDbConnection(raw, timeoutMs);
+      const connection = new SerialDuckDbConnection(raw, options);
       pool.connections.push(connection);
       pool.#idle.push(connection);
     }
@@ -149,7 +282,7 @@ class DuckDbConnectionPool {
   }
 
   closeAll() {
-    for (const connection of this.connections) connection.raw.closeSync();
+    for (const connection of this.connections) connection.close();
   }
 
   /** kysely-duckdb closes its "instance" on destroy; the pool's owner closes connections itself. */
@@ -164,11 +297,18 @@ function duckDbKysely(pool: DuckDbConnectionPool): Kysely<Database> {
   return new Kysely<Database>({ dialect: dialect as unknown as Dialect });
 }
 
-async function openDuckDb(file: string, readers: number, queryTimeoutMs?: number): Promise<Store> {
+async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promise<Store> {
+  const file = config.duckdbPath;
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const instance = await DuckDBInstance.create(file);
-  const writerPool = await DuckDbConnectionPool.create(instance, 1);
-  const readerPool = await DuckDbConnectionPool.create(instance, readers, queryTimeoutMs);
+  const gate = new CommitGate();
+  const writerPool = await DuckDbConnectionPool.create(instance, 1, { gate, role: 'writer', cacheSize: 0 });
+  const readerPool = await DuckDbConnectionPool.create(instance, options.readers ?? 4, {
+    gate,
+    role: 'reader',
+    timeoutMs: config.queryTimeoutMs,
+    cacheSize: options.statementCacheSize ?? STATEMENT_CACHE_SIZE,
+  });
   const writerConnection = writerPool.connections[0]!;
   const writerDb = duckDbKysely(writerPool);
   const readerDb = duckDbKysely(readerPool);

@@ -1,3 +1,5 @@
+/** Ordering primitives of the store: a queue of tasks, and a gate between reads and commits. */
+
 /** Runs tasks one after another in the order they were queued. */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
@@ -7,5 +9,53 @@ export class SerialQueue {
     // A failed task must not stop the ones queued behind it.
     this.#tail = result.catch(() => undefined);
     return result;
+  }
+}
+
+/**
+ * Keeps reads and commits apart: a commit waits for the reads under way and holds back the reads that
+ * arrive meanwhile, and `version` counts the commits. So a read runs entirely between two commits, and a
+ * reader can tell whether any commit happened since it last looked. Commits come one at a time.
+ */
+export class CommitGate {
+  #reads = 0;
+  #commit: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  #version = 0;
+
+  /** Commits so far. */
+  get version(): number {
+    return this.#version;
+  }
+
+  async read<T>(work: () => Promise<T>): Promise<T> {
+    while (this.#commit) await this.#commit;
+    this.#reads++;
+    try {
+      return await work();
+    } finally {
+      this.#reads--;
+      if (this.#reads === 0) this.#drained?.();
+    }
+  }
+
+  async commit<T>(work: () => Promise<T>): Promise<T> {
+    let done!: () => void;
+    this.#commit = new Promise((resolve) => {
+      done = resolve;
+    });
+    try {
+      if (this.#reads > 0) {
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        });
+      }
+      return await work();
+    } finally {
+      this.#drained = undefined;
+      this.#version++;
+      this.#commit = undefined;
+      done();
+    }
   }
 }
