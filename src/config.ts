@@ -29,6 +29,11 @@ const schema = z
     REQUEST_MAX_BYTES: positiveInt(16 * 1024 * 1024),
     PERSISTED_OPERATIONS_ONLY: z.enum(['true', 'false', '1', '0']).default('false'),
     SHUTDOWN_GRACE_MS: positiveInt(10_000),
+    DUCKDB_THREADS: z.coerce.number().int().positive().optional(),
+    DUCKDB_MEMORY_LIMIT: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$/i, 'must be a size such as 512MB or 2GB')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DB_TYPE === 'postgres' && !env.DATABASE_URL) {
@@ -45,6 +50,10 @@ export interface DatabaseConfig {
   postgresUrl?: string;
   /** Reads running longer are cancelled (DuckDB interrupt, PostgreSQL statement_timeout); writes are not. */
   queryTimeoutMs?: number;
+  /** DuckDB worker threads for the whole instance; unset: DUCKDB_DEFAULT_THREADS (src/db/database.ts). */
+  duckdbThreads?: number;
+  /** DuckDB memory limit such as '2GB'; unset: DuckDB's default, 80% of RAM. */
+  duckdbMemoryLimit?: string;
 }
 
 export interface IngestConfig {
@@ -90,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       duckdbPath: e.DB_PATH === ':memory:' ? e.DB_PATH : path.resolve(e.DB_PATH),
       ...(e.DATABASE_URL ? { postgresUrl: e.DATABASE_URL } : {}),
       queryTimeoutMs: e.QUERY_TIMEOUT_MS,
+      ...(e.DUCKDB_THREADS ? { duckdbThreads: e.DUCKDB_THREADS } : {}),
+      ...(e.DUCKDB_MEMORY_LIMIT ? { duckdbMemoryLimit: e.DUCKDB_MEMORY_LIMIT } : {}),
     },
     host: e.HOST,
     port: e.PORT,

@@ -1,0 +1,92 @@
+/** DUCKDB_THREADS and DUCKDB_MEMORY_LIMIT: parsed from the environment and applied when the store opens. */
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, type DatabaseConfig, loadConfig } from '../../src/config.ts';
+import { DUCKDB_DEFAULT_THREADS, openStore, type Store } from '../../src/db/database.ts';
+import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
+
+describe('DuckDB settings in the environment', () => {
+  it('are read into the database configuration', () => {
+    const config = loadConfig({ DUCKDB_THREADS: '2', DUCKDB_MEMORY_LIMIT: '512MB' });
+    expect(config.database).toMatchObject({ duckdbThreads: 2, duckdbMemoryLimit: '512MB' });
+  });
+
+  it('are left out when unset', () => {
+    const { database } = loadConfig({});
+    expect(database).not.toHaveProperty('duckdbThreads');
+    expect(database).not.toHaveProperty('duckdbMemoryLimit');
+  });
+
+  it.each([
+    ['DUCKDB_THREADS', '0'],
+    ['DUCKDB_THREADS', '1.5'],
+    ['DUCKDB_THREADS', 'many'],
+    ['DUCKDB_MEMORY_LIMIT', '80%'],
+    ['DUCKDB_MEMORY_LIMIT', '2'],
+    ['DUCKDB_MEMORY_LIMIT', "1GB'; drop table offices; --"],
+  ])('refuse %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});
+
+for (const engine of ENGINES) {
+  describe(`DuckDB settings on ${engine}`, () => {
+    let database: TestDatabase | undefined;
+    let store: Store | undefined;
+    afterEach(async () => {
+      await store?.close();
+      await database?.drop();
+      store = undefined;
+      database = undefined;
+    });
+
+    const open = async (settings: Partial<DatabaseConfig>) => {
+      database = await createTestDatabase(engine);
+      store = await openStore({ ...database.config, ...settings });
+      return store;
+    };
+
+    /** What the instance runs with, read back through a reader connection. */
+    const current = async (s: Store) => {
+      const { rows } = await sql<{ threads: unknown; memory_limit: string }>`
+        select current_setting('threads') as threads, current_setting('memory_limit') as memory_limit`.execute(
+        s.db,
+      );
+      return { threads: Number(rows[0]?.threads), memoryLimit: rows[0]?.memory_limit };
+    };
+
+    if (engine === 'duckdb') {
+      it('applies the configured threads and memory limit to every connection', async () => {
+        const s = await open({ duckdbThreads: 2, duckdbMemoryLimit: '512MB' });
+        // DuckDB reports 512 MB in binary units.
+        expect(await current(s)).toEqual({ threads: 2, memoryLimit: '488.2 MiB' });
+        const written = await s.write(
+          async (trx) =>
+            (
+              await sql<{ threads: unknown }>`
+          select current_setting('threads') as threads`.execute(trx.db)
+            ).rows[0]?.threads,
+        );
+        expect(Number(written)).toBe(2);
+      });
+
+      it('runs with the default threads and DuckDB’s own memory limit when unset', async () => {
+        const s = await open({});
+        const { threads, memoryLimit } = await current(s);
+        expect(threads).toBe(DUCKDB_DEFAULT_THREADS);
+        expect(memoryLimit).toMatch(/iB$/);
+      });
+
+      it('refuses a memory limit DuckDB cannot read', async () => {
+        await expect(open({ duckdbMemoryLimit: "lots'" })).rejects.toThrow(/memory/i);
+      });
+    } else {
+      it('ignores them: PostgreSQL has its own', async () => {
+        const s = await open({ duckdbThreads: 1, duckdbMemoryLimit: '512MB' });
+        const { rows } = await sql<{ one: number }>`select 1 as one`.execute(s.db);
+        expect(rows).toEqual([{ one: 1 }]);
+      });
+    }
+  });
+}
