@@ -2,14 +2,12 @@
  * Dashboard aggregates: the event timeline, the exposure summary and exposure groups. Each is one
  * query, always inside the caller's scope.
  */
-import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import { type Expression, type RawBuilder, sql } from 'kysely';
 import { DateTime, IANAZone } from 'luxon';
 import type { ExposureStatus, Scope, Severity } from '../../domain.ts';
 import type { Store } from '../database.ts';
-
-import type { Database, ExposureRow } from '../tables.ts';
+import type { ExposureRow } from '../tables.ts';
 import { ROLLUP_PERIOD_SECONDS } from './event-rollups.ts';
-
 import { type EventFilter, type ExposureFilter, eventConditions, exposureConditions } from './filters.ts';
 
 export const TIME_BUCKETS = ['FIVE_MINUTES', 'HOUR', 'DAY', 'WEEK', 'MONTH'] as const;
@@ -81,7 +79,7 @@ export function bucketBoundaries(
       field: 'filter.to',
     });
   }
-  // IANA names only, as the API documents: luxon would also take an offset such as "+02:00".
+  // IANA names only, as the API documents: Intl would also take an offset such as "+02:00".
   if (!IANAZone.isValidZone(spec.timeZone) || !/^[A-Za-z]/.test(spec.timeZone)) {
     throw new AggregateRequestError(
       'BAD_USER_INPUT',
@@ -126,8 +124,8 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 /**
  * The period events are counted in before they are put in buckets, in seconds: the largest divisor of
  * the rollup period on which every boundary falls, so each period lies inside one bucket. The rollup
- * period itself for HOUR, and for DAY, WEEK and MONTH in every zone since 1972 (UTC offsets have been
- * multiples of 15 minutes since); 300 for FIVE_MINUTES; less for older local mean times.
+ * period itself for HOUR, and for DAY, WEEK and MONTH in every zone since 1980 (every UTC offset in use
+ * since is a multiple of 15 minutes); 300 for FIVE_MINUTES; less for older offsets such as Liberia's.
  */
 function countingPeriod(bounds: readonly Date[]): number {
   let period = ROLLUP_PERIOD_SECONDS;
@@ -178,11 +176,12 @@ export interface TimelineOptions {
   rollups?: boolean;
 }
 
-type CountQuery = SelectQueryBuilder<
-  Database,
-  'exposure_events' | 'event_rollups',
-  { period_index: number; bucket_group: string | null; events: number }
->;
+/** Event counts per counting period and group, from the rollups or the log. */
+interface CountRow {
+  period_index: number;
+  bucket_group: string | null;
+  events: number;
+}
 
 /**
  * Event counts per bucket over [filter.from, filter.to). Every bucket appears. Grouped, every group
@@ -205,7 +204,7 @@ export async function findEventTimeline(
   const to = rangeEnd(filter, 'to');
   const bounds = bucketBoundaries({ from, to }, spec);
   const period = countingPeriod(bounds);
-  const counts: CountQuery[] = [];
+  const counts: Expression<CountRow>[] = [];
   const rollupMs = ROLLUP_PERIOD_SECONDS * 1000;
   const first = Math.ceil(from.getTime() / rollupMs);
   const end = Math.floor(to.getTime() / rollupMs);
@@ -218,7 +217,7 @@ export async function findEventTimeline(
   } else {
     counts.push(logCounts(db, scope, filter, spec, period));
   }
-  const counted = counts.reduce((all, next) => all.unionAll(next));
+  const counted = sql<CountRow>`(${sql.join(counts, sql` union all `)})`;
   const indexed = db
     .selectFrom(counted.as('c'))
     .select([
@@ -262,7 +261,7 @@ function rollupCounts(
   spec: TimelineSpec,
   first: number,
   end: number,
-): CountQuery {
+): Expression<CountRow> {
   const column = spec.groupBy ? sql.ref(`r.${EVENT_GROUP_COLUMN[spec.groupBy]}`) : null;
   // The rollups keep '' for "no action"; no event has an empty action (validation refuses it).
   const group =
@@ -292,7 +291,7 @@ function rollupCounts(
         sql<boolean>`r.quarter_hour < ${sql.lit(end)}`,
       ]),
     )
-    .groupBy(['period_index', 'bucket_group']) as unknown as CountQuery;
+    .groupBy(['period_index', 'bucket_group']);
 }
 
 /**
@@ -308,7 +307,7 @@ function logCounts(
   spec: TimelineSpec,
   periodSeconds: number,
   insideRollup?: number,
-): CountQuery {
+): Expression<CountRow> {
   const group = spec.groupBy
     ? sql<string | null>`${sql.ref(`e.${EVENT_GROUP_COLUMN[spec.groupBy]}`)}`
     : sql<string | null>`cast(null as varchar)`;
@@ -331,7 +330,7 @@ function logCounts(
         .where('r.quarter_hour', '=', sql.lit(insideRollup));
       return eb.and([conditions, eb(sql.ref('e.office_id'), 'in', offices)]);
     })
-    .groupBy(['period_index', 'bucket_group']) as unknown as CountQuery;
+    .groupBy(['period_index', 'bucket_group']);
 }
 
 /** A timeline needs both ends of its range. */

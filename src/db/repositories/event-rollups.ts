@@ -6,7 +6,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { WriteTransaction } from '../database.ts';
 
-/** The length of a rollup period. Every UTC offset in use since 1972 is a multiple of it. */
+/** The length of a rollup period: every UTC offset in use since 1980 is a multiple of it (tzdata). */
 export const ROLLUP_PERIOD_SECONDS = 900;
 
 /** The rollup period of a timestamptz expression: whole periods since the Unix epoch. */
