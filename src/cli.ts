@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from './db/migrate.ts';
 import { rebuildCurrent } from './db/repositories/event-log.ts';
+import { rebuildRollups } from './db/repositories/event-rollups.ts';
 import { ROLES, type Role } from './domain.ts';
 
 const USAGE = `Usage: exposure-gateway <command> [options]
@@ -14,7 +15,7 @@ const USAGE = `Usage: exposure-gateway <command> [options]
 Commands:
   migrate [up|down|status]   apply, revert (one step) or list migrations
   rebuild-current [--tenant ID]
-                             recompute exposures_current from the event log
+                             recompute exposures_current and the event rollups from the log
   serve                      run migrations, then serve /graphql, /health and /ready on HOST:PORT
   demo [--db FILE] [--seed-only]
                              sample data for tenant "demo" (default ./data/demo.duckdb), then serve it
@@ -106,8 +107,12 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args, options: { tenant: { type: 'string' } } });
     await withStore(config, async (store) => {
       const started = performance.now();
-      const rows = await store.write((trx) => rebuildCurrent(trx, values.tenant));
-      console.log(`rebuilt ${rows} exposures in ${Math.round(performance.now() - started)} ms`);
+      const [exposures, rollups] = await store.write(async (trx) => [
+        await rebuildCurrent(trx, values.tenant),
+        await rebuildRollups(trx, values.tenant),
+      ]);
+      const ms = Math.round(performance.now() - started);
+      console.log(`rebuilt ${exposures} exposures and ${rollups} event rollups in ${ms} ms`);
     });
   },
 

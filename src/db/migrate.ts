@@ -4,6 +4,7 @@ import type { Store } from './database.ts';
 import * as core from './migrations/2026-11-22T00-00-core.ts';
 import * as mergeableState from './migrations/2026-12-01T00-00-mergeable-state.ts';
 import * as eventRollups from './migrations/2026-12-01T00-10-event-rollups.ts';
+import * as rollupLevels from './migrations/2026-12-01T00-20-rollup-levels.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -11,6 +12,7 @@ const migrations = {
   '2026-11-22T00-00-core': core,
   '2026-12-01T00-00-mergeable-state': mergeableState,
   '2026-12-01T00-10-event-rollups': eventRollups,
+  '2026-12-01T00-20-rollup-levels': rollupLevels,
 };
 
 /** Every migration, in the order they apply. */

@@ -63,16 +63,25 @@ export type ExposureCurrentTable = ExposureStateColumns &
     exposure_hash: bigint;
   };
 
-/** Event counts per tenant, 15-minute period and timeline dimension (see repositories/event-rollups.ts). */
-export interface EventRollupTable
-  extends Pick<ExposureStateColumns, 'exposure_class' | 'severity' | 'status'> {
+/** Event counts per tenant and 15-minute period (see repositories/event-rollups.ts). */
+export interface TenantEventRollupTable {
   tenant_id: string;
   /** 15-minute periods since the Unix epoch: floor(epoch seconds / 900). */
   quarter_hour: number;
+  events: number;
+}
+
+/** Event counts per tenant, 15-minute period and office. */
+export interface OfficeEventRollupTable extends TenantEventRollupTable {
   office_id: string;
+}
+
+/** Event counts per tenant, 15-minute period and every timeline dimension. */
+export interface EventRollupTable
+  extends OfficeEventRollupTable,
+    Pick<ExposureStateColumns, 'exposure_class' | 'severity' | 'status'> {
   /** '' for events without an action: the column is part of the key, which cannot hold a null. */
   event_action: string;
-  events: number;
 }
 
 export interface QuarantinedFileTable {
@@ -129,6 +138,8 @@ export interface Database {
   api_keys: ApiKeyTable;
   ingest_batches: IngestBatchTable;
   event_rollups: EventRollupTable;
+  office_event_rollups: OfficeEventRollupTable;
+  tenant_event_rollups: TenantEventRollupTable;
 }
 
 export type ExposureEventRow = Selectable<ExposureEventTable>;

@@ -4,6 +4,7 @@
  * the migration backfills the log that exists.
  */
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import { DateTime } from 'luxon';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/db/database.ts';
@@ -17,7 +18,7 @@ import {
   type TimeBucket,
   type TimelineSpec,
 } from '../../src/db/repositories/analytics.ts';
-import { rebuildRollups } from '../../src/db/repositories/event-rollups.ts';
+import { ROLLUP_LEVELS, rebuildRollups } from '../../src/db/repositories/event-rollups.ts';
 import type { EventFilter } from '../../src/db/repositories/filters.ts';
 import type { Scope } from '../../src/domain.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
@@ -188,28 +189,25 @@ function timelineArgs(q: Query, tenantId: string): [Scope, EventFilter, Timeline
   ];
 }
 
-/** The tenant's rollup rows, in key order. */
+/**
+ * The tenant's rollup counts at every level, one row per key in key order (DuckDB may keep a key in
+ * several rows, one per transaction that counted it).
+ */
 async function rollupRows(store: Store, tenantId: string) {
-  const rows = await store.db
-    .selectFrom('event_rollups')
-    .select(['quarter_hour', 'office_id', 'exposure_class', 'severity', 'status', 'event_action', 'events'])
-    .where('tenant_id', '=', tenantId)
-    .execute();
-  return rows
-    .map((r) => ({ ...r, quarter_hour: Number(r.quarter_hour), events: Number(r.events) }))
-    .sort((a, b) => {
-      const key = (r: typeof a) => [
-        r.quarter_hour,
-        r.office_id,
-        r.exposure_class,
-        r.severity,
-        r.status,
-        r.event_action,
-      ];
-      const [x, y] = [key(a), key(b)];
-      for (let i = 0; i < x.length; i++) if (x[i]! !== y[i]!) return x[i]! < y[i]! ? -1 : 1;
-      return 0;
-    });
+  const levels = await Promise.all(
+    ROLLUP_LEVELS.map(async (level) => {
+      const key = ['quarter_hour', ...level.dimensions] as const;
+      const rows = await store.db
+        .selectFrom(level.table as 'event_rollups')
+        .select([...key, sql<number>`sum(events)`.as('events')])
+        .where('tenant_id', '=', tenantId)
+        .groupBy([...key])
+        .orderBy([...key])
+        .execute();
+      return rows.map((r) => ({ ...r, quarter_hour: Number(r.quarter_hour), events: Number(r.events) }));
+    }),
+  );
+  return levels;
 }
 
 const toInput = (e: GeneratedEvent & { eventId: string; exposureId: string }) =>
@@ -267,7 +265,9 @@ for (const engine of ENGINES) {
               expect(await findEventTimeline(t.store.db, ...args, { rollups: false })).toEqual(expected);
             }
             const kept = await rollupRows(t.store, tenantId);
-            expect(kept.reduce((sum, r) => sum + r.events, 0)).toBe(events.length);
+            for (const level of kept) {
+              expect(level.reduce((sum, r) => sum + r.events, 0)).toBe(events.length);
+            }
             await t.store.write((trx) => rebuildRollups(trx, tenantId));
             expect(await rollupRows(t.store, tenantId)).toEqual(kept);
           },
@@ -288,15 +288,25 @@ for (const engine of ENGINES) {
         tenantId,
         at.map((timestamp, i) => eventInput({ eventId: `split-${i}`, timestamp })),
       );
-      // A count only the rollups have: it shows which periods they answered.
-      await t.store.db
-        .updateTable('event_rollups')
-        .set((eb) => ({ events: eb('events', '+', 100) }))
-        .where('tenant_id', '=', tenantId)
-        .execute();
-      const scope = { tenantId, officeIds: 'all' as const };
+      // Counts only the rollups have, a different one per level: they show which level answered which
+      // periods.
+      const marks = { tenant_event_rollups: 100, office_event_rollups: 1000, event_rollups: 10_000 };
+      for (const level of ROLLUP_LEVELS) {
+        await t.store.db
+          .updateTable(level.table as 'event_rollups')
+          .set((eb) => ({ events: eb('events', '+', marks[level.table]) }))
+          .where('tenant_id', '=', tenantId)
+          .execute();
+      }
+      const all = { tenantId, officeIds: 'all' as const };
       const hour: TimelineSpec = { bucket: 'HOUR', groupBy: null, timeZone: 'UTC', maxBuckets: 10 };
-      const counts = async (from: string, to: string, filter: EventFilter = {}, spec = hour) =>
+      const counts = async (
+        from: string,
+        to: string,
+        filter: EventFilter = {},
+        spec = hour,
+        scope: Scope = all,
+      ) =>
         (
           await findEventTimeline(
             t.store.db,
@@ -308,6 +318,14 @@ for (const engine of ENGINES) {
       // [10:00, 10:15) and [10:45, 11:00) partial: the log; [10:15, 10:45) whole: the rollups.
       expect(await counts('2026-03-02T10:01:00Z', '2026-03-02T10:59:00Z')).toEqual([1 + 101 + 101 + 1]);
       expect(await counts('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')).toEqual([404]);
+      // The coarsest level that keeps what the scope, filter and group name.
+      const hourOf = (filter: EventFilter, spec = hour, scope: Scope = all) =>
+        counts('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z', filter, spec, scope);
+      expect(await hourOf({ officeIds: ['berlin'] })).toEqual([4004]);
+      expect(await hourOf({}, hour, { tenantId, officeIds: ['berlin'] })).toEqual([4004]);
+      expect(await hourOf({}, { ...hour, groupBy: 'OFFICE' })).toEqual([4004]);
+      expect(await hourOf({ exposureClasses: ['open_port'] })).toEqual([40_004]);
+      expect(await hourOf({}, { ...hour, groupBy: 'SEVERITY' })).toEqual([40_004]);
       // Less than a period: the log alone.
       expect(await counts('2026-03-02T10:16:00Z', '2026-03-02T10:29:00Z')).toEqual([1]);
       expect(await counts('2026-03-02T10:14:00Z', '2026-03-02T10:16:00Z')).toEqual([0]);
@@ -363,17 +381,19 @@ for (const engine of ENGINES) {
         eventInput({ timestamp: '2026-03-02T11:05:00Z' }),
       ];
       await expect(ingestAll(tenantId, events, failing)).rejects.toThrow('rolled back after the write');
-      expect(await rollupRows(t.store, tenantId)).toEqual([]);
+      expect(await rollupRows(t.store, tenantId)).toEqual([[], [], []]);
       // The same events again, committed this time, count once.
       await ingestAll(tenantId, events);
-      expect((await rollupRows(t.store, tenantId)).map((r) => r.events)).toEqual([1, 1]);
+      for (const level of await rollupRows(t.store, tenantId)) {
+        expect(level.map((r) => r.events)).toEqual([1, 1]);
+      }
     });
 
     it('rebuilds one tenant or all of them', async () => {
       const before = await rollupRows(t.store, 'split');
-      expect(before.length).toBeGreaterThan(0);
+      expect(before.at(-1)!.length).toBeGreaterThan(0);
       const total = await t.store.write((trx) => rebuildRollups(trx));
-      expect(total).toBeGreaterThan(before.length);
+      expect(total).toBeGreaterThan(before.at(-1)!.length);
       expect(await rollupRows(t.store, 'split')).toEqual(before);
       expect(await t.store.write((trx) => rebuildRollups(trx, 'nobody'))).toBe(0);
     });
@@ -406,8 +426,12 @@ for (const engine of ENGINES) {
       await expect(rollupRows(store, 'acme')).rejects.toThrow();
       await migrateToLatest(store);
       expect(await rollupRows(store, 'acme')).toEqual(kept);
-      expect((await rollupRows(store, 'globex')).map((r) => r.events)).toEqual([1]);
-      expect(kept.map((r) => [r.event_action, r.events])).toEqual([
+      expect((await rollupRows(store, 'globex')).map((level) => level.map((r) => r.events))).toEqual([
+        [1],
+        [1],
+        [1],
+      ]);
+      expect(kept.at(-1)!.map((r) => [r.event_action, r.events])).toEqual([
         ['', 1],
         ['created', 1],
         ['', 1],

@@ -118,7 +118,7 @@ for (const engine of ENGINES) {
       expect(one.stderr).toBe('');
       expect(one).toMatchObject({
         code: 0,
-        stdout: expect.stringMatching(/^rebuilt 2 exposures in \d+ ms\n$/),
+        stdout: expect.stringMatching(/^rebuilt 2 exposures and \d+ event rollups in \d+ ms\n$/),
       });
       store = await openStore(database.config);
       await expectFolded('globex');
@@ -128,7 +128,7 @@ for (const engine of ENGINES) {
       const all = await runCli(['rebuild-current'], database.config);
       expect(all).toMatchObject({
         code: 0,
-        stdout: expect.stringMatching(/^rebuilt 4 exposures in \d+ ms\n$/),
+        stdout: expect.stringMatching(/^rebuilt 4 exposures and \d+ event rollups in \d+ ms\n$/),
       });
       store = await openStore(database.config);
       for (const tenant of TENANTS) await expectFolded(tenant);

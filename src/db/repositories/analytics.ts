@@ -7,7 +7,12 @@ import { DateTime, IANAZone } from 'luxon';
 import type { ExposureStatus, Scope, Severity } from '../../domain.ts';
 import type { Store } from '../database.ts';
 import type { ExposureRow } from '../tables.ts';
-import { ROLLUP_PERIOD_SECONDS } from './event-rollups.ts';
+import {
+  ROLLUP_PERIOD_SECONDS,
+  type RollupDimension,
+  type RollupLevel,
+  rollupLevelFor,
+} from './event-rollups.ts';
 import { type EventFilter, type ExposureFilter, eventConditions, exposureConditions } from './filters.ts';
 
 export const TIME_BUCKETS = ['FIVE_MINUTES', 'HOUR', 'DAY', 'WEEK', 'MONTH'] as const;
@@ -56,7 +61,7 @@ const FIXED_SECONDS: Partial<Record<TimeBucket, number>> = { FIVE_MINUTES: 300, 
 /** Calendar buckets: they start at local midnight of the zone (ISO weeks start on Monday). */
 const CALENDAR_UNIT = { DAY: 'day', WEEK: 'week', MONTH: 'month' } as const;
 
-const EVENT_GROUP_COLUMN: Record<EventGroupBy, string> = {
+const EVENT_GROUP_COLUMN: Record<EventGroupBy, RollupDimension> = {
   SEVERITY: 'severity',
   STATUS: 'status',
   EXPOSURE_CLASS: 'exposure_class',
@@ -208,8 +213,9 @@ export async function findEventTimeline(
   const rollupMs = ROLLUP_PERIOD_SECONDS * 1000;
   const first = Math.ceil(from.getTime() / rollupMs);
   const end = Math.floor(to.getTime() / rollupMs);
-  if (options.rollups !== false && period === ROLLUP_PERIOD_SECONDS && first < end && inRollups(filter)) {
-    counts.push(rollupCounts(db, scope, filter, spec, first, end));
+  const level = options.rollups === false ? undefined : rollupLevelOf(scope, filter, spec);
+  if (level && period === ROLLUP_PERIOD_SECONDS && first < end) {
+    counts.push(rollupCounts(db, scope, filter, spec, level, first, end));
     const whole = { from: new Date(first * rollupMs), to: new Date(end * rollupMs) };
     if (from < whole.from)
       counts.push(logCounts(db, scope, { ...filter, to: whole.from }, spec, period, first - 1));
@@ -246,19 +252,37 @@ export async function findEventTimeline(
   );
 }
 
-/** The rollups keep counts per office, class, severity, status and action: not per exposure, asset or run. */
-function inRollups(filter: EventFilter): boolean {
-  return [filter.exposureIds, filter.assetIds, filter.scanRunIds].every(
-    (list) => list === null || list === undefined,
-  );
+/**
+ * The rollup level a timeline can read: the coarsest that keeps every column its scope, filter and group
+ * name. None keeps exposures, assets or scan runs.
+ */
+function rollupLevelOf(scope: Scope, filter: EventFilter, spec: TimelineSpec): RollupLevel | undefined {
+  if (
+    ![filter.exposureIds, filter.assetIds, filter.scanRunIds].every(
+      (list) => list === null || list === undefined,
+    )
+  ) {
+    return undefined;
+  }
+  const named: [RollupDimension, unknown][] = [
+    ['office_id', scope.officeIds === 'all' ? filter.officeIds : scope.officeIds],
+    ['exposure_class', filter.exposureClasses],
+    ['severity', filter.severities],
+    ['status', filter.statuses],
+    ['event_action', filter.eventActions],
+  ];
+  const dimensions = new Set(named.filter(([, list]) => list !== null && list !== undefined).map(([d]) => d));
+  if (spec.groupBy) dimensions.add(EVENT_GROUP_COLUMN[spec.groupBy]);
+  return rollupLevelFor(dimensions);
 }
 
-/** Counts per rollup period and group of the whole periods [first, end). */
+/** Counts per rollup period and group of the whole periods [first, end), from one rollup level. */
 function rollupCounts(
   db: Store['db'],
   scope: Scope,
   filter: EventFilter,
   spec: TimelineSpec,
+  level: RollupLevel,
   first: number,
   end: number,
 ): Expression<CountRow> {
@@ -277,8 +301,10 @@ function rollupCounts(
     statuses: filter.statuses,
     eventActions: filter.eventActions?.filter((action) => action !== ''),
   };
+  // Typed as the full level: the level was chosen for having every column the query names.
+  const table = level.table as 'event_rollups';
   return db
-    .selectFrom('event_rollups as r')
+    .selectFrom(`${table} as r`)
     .select([
       sql<number>`r.quarter_hour`.as('period_index'),
       group.as('bucket_group'),
@@ -324,7 +350,7 @@ function logCounts(
       const conditions = eventConditions(eb, scope, filter, 'e');
       if (insideRollup === undefined) return conditions;
       const offices = db
-        .selectFrom('event_rollups as r')
+        .selectFrom('office_event_rollups as r')
         .select('r.office_id')
         .where('r.tenant_id', '=', scope.tenantId)
         .where('r.quarter_hour', '=', sql.lit(insideRollup));

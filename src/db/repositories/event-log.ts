@@ -337,11 +337,13 @@ async function mergeIntoCurrent(
       merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]),
     );
   }
-  // Rows of other exposures whose hash collides come along, and go back unchanged.
-  const ofBatch = sql`tenant_id = ${tenantId} and ${hashIn(
+  // The hash list alone, with no tenant condition: only so does DuckDB look it up through the index
+  // (see currentRowsWithHashes()). Rows of other exposures whose hash collides, of any tenant, come along and
+  // go back unchanged: the merge groups by the whole key.
+  const ofBatch = hashIn(
     sql.ref('exposure_hash'),
     keys.map((k) => keyHash(tenantId, k.officeId, k.exposureId)),
-  )}`;
+  );
   const stored = sql.table(STORED);
   await sql`create temp table if not exists ${stored} as select * from exposures_current limit 0`.execute(
     trx.db,
@@ -349,11 +351,20 @@ async function mergeIntoCurrent(
   await sql`delete from ${stored}`.execute(trx.db);
   await sql`insert into ${stored} select * from exposures_current where ${ofBatch}`.execute(trx.db);
   await sql`delete from exposures_current where ${ofBatch}`.execute(trx.db);
-  const merged = await sql<{ office_id: string; exposure_id: string; event_count: number }>`
+  const merged = await sql<{
+    tenant_id: string;
+    office_id: string;
+    exposure_id: string;
+    event_count: number;
+  }>`
     insert into exposures_current (${ids(CURRENT_COLUMNS)})
     ${mergeSelect(trx.engine, sql`${events} union all ${storedStates(sql`select * from ${stored}`)}`)}
-    returning office_id, exposure_id, event_count`.execute(trx.db);
-  return new Map(merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]));
+    returning tenant_id, office_id, exposure_id, event_count`.execute(trx.db);
+  return new Map(
+    merged.rows
+      .filter((row) => row.tenant_id === tenantId)
+      .map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]),
+  );
 }
 
 /**
@@ -410,14 +421,26 @@ async function dropStoredDedupeKeys(
   const offices = [...new Set(keyed.map((s) => s.event.officeId))];
   const dedupeKeys = [...new Set(keyed.map((s) => s.event.dedupeKey as string))];
   const hashes = keyed.map((s) => keyHash(tenantId, s.event.officeId, s.event.dedupeKey as string));
-  // The hash list leads DuckDB to its index; the office and key lists lead PostgreSQL to its unique index.
-  const stored = await trx.db
-    .selectFrom('exposure_events')
-    .select(['office_id', 'dedupe_key'])
-    .where('tenant_id', '=', tenantId)
-    .where('office_id', 'in', offices)
-    .where('dedupe_key', 'in', dedupeKeys)
-    .where(hashIn(sql.ref('dedupe_hash'), hashes))
+  // The office and key lists lead PostgreSQL to its unique index. DuckDB finds the hash list through
+  // its index only as the sole condition (see currentRowsWithHashes()): there the hashes select first.
+  const source =
+    trx.engine === 'postgres'
+      ? trx.db.selectFrom('exposure_events as e')
+      : trx.db
+          .with(
+            (cte) => cte('hashed').materialized(),
+            (qb) =>
+              qb
+                .selectFrom('exposure_events')
+                .select(['tenant_id', 'office_id', 'dedupe_key'])
+                .where(hashIn(sql.ref('dedupe_hash'), hashes)),
+          )
+          .selectFrom('hashed as e');
+  const stored = await source
+    .select(['e.office_id', 'e.dedupe_key'])
+    .where('e.tenant_id', '=', tenantId)
+    .where('e.office_id', 'in', offices)
+    .where('e.dedupe_key', 'in', dedupeKeys)
     .execute();
   if (stored.length === 0) return [...staged];
   const taken = new Set(stored.map((row) => keyOf(row.office_id, row.dedupe_key as string)));

@@ -2,7 +2,8 @@
 import { type Kysely, sql } from 'kysely';
 import type { ExposureFieldValues, ExposureKey, Scope } from '../../domain.ts';
 import type { Database, ExposureEventRow } from '../tables.ts';
-import { exposureKeyConditions } from './exposures.ts';
+import { currentRowsWithHashes, eventRowsWithHashes } from './exposure-keys.ts';
+import { exposureKeyConditions, keyHashes } from './exposures.ts';
 import { FIELD_COLUMNS, fieldValues, jsonValue } from './field-columns.ts';
 import { type EventFilter, eventConditions, exposureConditions } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
@@ -145,8 +146,7 @@ export async function findEventsOfExposures(
   const plan = planPage(EVENT_SORT_KEY, page);
   const byExposure = new Map<string, EventRecord[]>(keys.map((k) => [keyOf(k.officeId, k.exposureId), []]));
   if (keys.length > 0) {
-    const numbered = db
-      .selectFrom('exposure_events as e')
+    const numbered = eventRowsWithHashes(db, keyHashes(scope, keys))
       .select(EVENT_COLUMNS)
       .select(
         sql<number>`cast(row_number() over (partition by e.office_id, e.exposure_id order by ${plan.order}) as integer)`.as(
@@ -184,15 +184,13 @@ export async function countEventsOfExposures(
   // Without a window, the count is the current state's: no event is read.
   const rows =
     !window.from && !window.to
-      ? await db
-          .selectFrom('exposures_current as c')
+      ? await currentRowsWithHashes(db, keyHashes(scope, keys))
           .select(['c.office_id', 'c.exposure_id', 'c.event_count as total'])
           .where((eb) =>
             eb.and([exposureConditions(eb, scope, null, 'c'), exposureKeyConditions(eb, scope, keys, 'c')]),
           )
           .execute()
-      : await db
-          .selectFrom('exposure_events as e')
+      : await eventRowsWithHashes(db, keyHashes(scope, keys))
           .select(['e.office_id', 'e.exposure_id', sql<number>`cast(count(*) as integer)`.as('total')])
           .where((eb) =>
             eb.and([

@@ -6,8 +6,9 @@
  * condition that always comes with the hash drops.
  */
 import { createHash } from 'node:crypto';
-import { type RawBuilder, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type RawBuilder, sql } from 'kysely';
 import type { Engine } from '../../config.ts';
+import type { Database } from '../tables.ts';
 
 /** 60 bits of md5 of the parts joined by U+001F, as a non-negative bigint on both engines. */
 export function keyHash(...parts: string[]): bigint {
@@ -30,3 +31,43 @@ export function hashIn(column: RawBuilder<unknown>, hashes: readonly bigint[]): 
   if (hashes.length === 0) return sql<boolean>`1 = 0`;
   return sql<boolean>`${column} in (${sql.raw([...new Set(hashes)].join(', '))})`;
 }
+
+/**
+ * The rows of exposures_current (as `c`) or exposure_events (as `e`) with one of these key hashes, to
+ * select from. DuckDB looks an IN list up through the index only when it is the table's sole condition:
+ * with one more (the tenant, the exact keys) and two or more hashes it scans the table instead (336 ms
+ * against 4.7 ms for 20 keys at 100k exposures). So on DuckDB the hashes select into a materialized CTE,
+ * which the caller's conditions then filter; PostgreSQL reads the table itself through its composite
+ * indexes. Rows of other tenants or keys that share a hash come along: the caller's scope and key
+ * conditions, which must always be applied, drop them.
+ */
+export function currentRowsWithHashes(db: Kysely<Database>, hashes: readonly bigint[]) {
+  if (isPostgres(db)) return db.selectFrom('exposures_current as c');
+  return db
+    .with(
+      (cte) => cte('hashed').materialized(),
+      (qb) =>
+        qb
+          .selectFrom('exposures_current')
+          .selectAll()
+          .where(hashIn(sql.ref('exposure_hash'), hashes)),
+    )
+    .selectFrom('hashed as c');
+}
+
+/** currentRowsWithHashes() for the log. */
+export function eventRowsWithHashes(db: Kysely<Database>, hashes: readonly bigint[]) {
+  if (isPostgres(db)) return db.selectFrom('exposure_events as e');
+  return db
+    .with(
+      (cte) => cte('hashed').materialized(),
+      (qb) =>
+        qb
+          .selectFrom('exposure_events')
+          .selectAll()
+          .where(hashIn(sql.ref('exposure_hash'), hashes)),
+    )
+    .selectFrom('hashed as e');
+}
+
+const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;

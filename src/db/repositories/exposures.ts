@@ -3,7 +3,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Scope } from '../../domain.ts';
 import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../domain.ts';
 import type { Database, ExposureRow } from '../tables.ts';
-import { hashIn, keyHash } from './exposure-keys.ts';
+import { currentRowsWithHashes, hashIn, keyHash } from './exposure-keys.ts';
 import { FIELD_COLUMNS, fieldValues } from './field-columns.ts';
 import { type ExposureFilter, exposureConditions } from './filters.ts';
 import {
@@ -142,6 +142,10 @@ export async function countExposures(
   return Number(row.total);
 }
 
+/** The key hashes of exposures of the scope's tenant. */
+export const keyHashes = (scope: Scope, keys: readonly ExposureKey[]) =>
+  keys.map((key) => keyHash(scope.tenantId, key.officeId, key.exposureId));
+
 /**
  * (office_id, exposure_id) is one of `keys` of the scope's tenant, for a table under `alias` that has
  * exposure_hash: the hash list is DuckDB's index lookup, the exact keys PostgreSQL's (and the check).
@@ -153,9 +157,8 @@ export function exposureKeyConditions(
   keys: readonly ExposureKey[],
   alias: string,
 ) {
-  const hashes = keys.map((key) => keyHash(scope.tenantId, key.officeId, key.exposureId));
   return eb.and([
-    hashIn(sql.ref(`${alias}.exposure_hash`), hashes),
+    hashIn(sql.ref(`${alias}.exposure_hash`), keyHashes(scope, keys)),
     eb.or(
       keys.map((key) =>
         eb.and([
@@ -175,8 +178,7 @@ export async function findExposuresByKeys(
   filter: ExposureFilter | null = null,
 ): Promise<ExposureState[]> {
   if (keys.length === 0) return [];
-  const rows = await db
-    .selectFrom('exposures_current as c')
+  const rows = await currentRowsWithHashes(db, keyHashes(scope, keys))
     .select(EXPOSURE_COLUMNS)
     .where((eb) =>
       eb.and([exposureConditions(eb, scope, filter, 'c'), exposureKeyConditions(eb, scope, keys, 'c')]),
