@@ -393,7 +393,8 @@ interface EngineResult {
   late: { events: number; rate: number };
   databaseBytes: number;
   reopenMs: number;
-  rebuild: { exposures: number; ms: number };
+  /** error: the rebuild failed (reported, so the figures before it are kept). */
+  rebuild: { exposures: number; ms: number } | { error: string };
   kept: string | null;
   /** The bench vacuumed in autovacuum's place. */
   vacuumed: boolean;
@@ -515,9 +516,17 @@ async function engineDatabase(engine: Engine, keep: string | null, events: numbe
   return { ...database, drop: async () => {} };
 }
 
+/** Gateway settings the bench takes from its environment, as an operator would set them; printed. */
+const PASSED_SETTINGS = ['DUCKDB_THREADS', 'DUCKDB_MEMORY_LIMIT', 'QUERY_TIMEOUT_MS'] as const;
+const passedSettings = () =>
+  Object.fromEntries(
+    PASSED_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
+  );
+
 function gatewayConfig(database: DatabaseConfig): Config {
   return loadConfig({
     ...databaseEnv(database),
+    ...passedSettings(),
     HOST: '127.0.0.1',
     PORT: '0',
     AUTH_JWT_SECRET: SECRET,
@@ -641,8 +650,12 @@ async function runEngine(engine: Engine, options: Options): Promise<void> {
     const bytes = await databaseBytes(store, database.config);
     console.error(`[${engine}] rebuilding the current state`);
     started = performance.now();
-    const exposures = await store.write((trx) => rebuildCurrent(trx));
-    const rebuild = { exposures, ms: performance.now() - started };
+    const rebuild = await store
+      .write((trx) => rebuildCurrent(trx))
+      .then(
+        (exposures) => ({ exposures, ms: performance.now() - started }),
+        (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
+      );
     const plans = options.explain ? await explainReads(store, config, plan) : [];
     await store.close();
 
@@ -831,7 +844,12 @@ function engineReport(result: EngineResult & { reads: ReadResult[] }, plan: Plan
           mb(result.databaseBytes),
         ],
         ['reopen (open + migrate)', ms(result.reopenMs)],
-        ['rebuild current', `${ms(result.rebuild.ms)} (${rate(result.rebuild.exposures)} exposures)`],
+        [
+          'rebuild current',
+          'error' in result.rebuild
+            ? `failed: ${result.rebuild.error}`
+            : `${ms(result.rebuild.ms)} (${rate(result.rebuild.exposures)} exposures)`,
+        ],
       ],
     ),
   ];
@@ -874,6 +892,11 @@ async function main(options: Options): Promise<void> {
     `+ ${rate(plan.other.spec.events)} events of tenant ${OTHER_TENANT}, interleaved; then ${rate(plan.window)} more ${TENANT} events and ${rate(plan.window)} late ones.`,
     `Reads: ${requests} requests per read and concurrency after a warm-up, with 1 and ${CONCURRENCY[1]} keep-alive clients.`,
     'Each engine runs in a child process of its own; peak RSS is that process (the PostgreSQL server is not in it).',
+    `Settings: ${
+      Object.entries(passedSettings())
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ') || 'the defaults'
+    }.`,
     '',
   ];
   const sections: string[] = [];
