@@ -110,7 +110,8 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<voi
   const database: Config['database'] =
     config.database.engine === 'postgres'
       ? config.database
-      : { engine: 'duckdb', duckdbPath: path.resolve(options.dbPath ?? DEFAULT_DEMO_DB) };
+      : // The demo's own file, with the DuckDB settings and query timeout of the configuration.
+        { ...config.database, duckdbPath: path.resolve(options.dbPath ?? DEFAULT_DEMO_DB) };
   const where = database.engine === 'duckdb' ? database.duckdbPath : 'PostgreSQL (DATABASE_URL)';
   const store = await openStore(database);
   let seeded: SeedResult;

@@ -27,6 +27,15 @@ for (const engine of ENGINES) {
     // DB_TYPE=postgres: the demo uses DATABASE_URL; on DuckDB it takes its own file, given with --db.
     const demoArgs = () => (engine === 'duckdb' ? ['demo', '--db', database.config.duckdbPath] : ['demo']);
 
+    it.runIf(engine === 'duckdb')('opens its file with the configured DuckDB settings', async () => {
+      // A limit too small for anything: the seed fails, which shows the setting reached DuckDB.
+      const starved = await runCli([...demoArgs(), '--seed-only'], database.config, {
+        DUCKDB_MEMORY_LIMIT: '1MB',
+      });
+      expect(starved.code).not.toBe(0);
+      expect(starved.stderr).toMatch(/memory/i);
+    });
+
     it('seeds a realistic sample through ingest, and adds nothing the second time', async () => {
       const first = await runCli([...demoArgs(), '--seed-only'], database.config);
       expect(first.code, first.stderr).toBe(0);
