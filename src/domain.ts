@@ -122,6 +122,8 @@ export interface ExposureEvent extends ExposureKey, ExposureFieldValues {
   scannerType: string | null;
   dedupeKey: string | null;
   rawPayload: unknown;
+  /** Who writes it: the caller's token subject or API key name, never the event's own content. */
+  actor?: string | null;
 }
 
 /**

@@ -89,6 +89,7 @@ export async function authenticateApiKey(db: Store['db'], token: string): Promis
   }
   return {
     subject: `api-key:${key.id}`,
+    actor: key.name,
     kind: 'api-key',
     tenantId: key.tenantId,
     officeIds: key.officeIds,

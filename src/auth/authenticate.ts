@@ -109,6 +109,7 @@ async function verifyJwt(
   return {
     principal: {
       subject: sub ?? 'jwt',
+      actor: sub ?? null,
       kind: 'jwt',
       tenantId: tenant_id,
       officeIds: office_ids.includes('*') ? 'all' : office_ids,

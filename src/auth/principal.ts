@@ -4,6 +4,8 @@ import type { Role, Scope } from '../domain.ts';
 export interface Principal {
   /** Token subject or API key id, for logs. */
   subject: string;
+  /** Recorded on the events it writes: the token's subject, the API key's name; null for a token without one. */
+  actor: string | null;
   kind: 'jwt' | 'api-key';
   tenantId: string;
   officeIds: 'all' | readonly string[];

@@ -3,6 +3,7 @@
  * GraphQL API. Either way a file is checked whole first and a bad one ends in the quarantine; a good one
  * is written in chunks with a commit each, so an interrupted run can simply be started again.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Config } from '../config.ts';
@@ -73,6 +74,9 @@ function quarantinedLine(name: string, id: string, failure: { errorType: string;
 }
 
 /** Ingests files into the local store for one tenant; returns how many were quarantined. */
+/** The actor of events written from a local command line: the operating-system user who ran it. */
+const LOCAL_ACTOR = `local:${os.userInfo().username}`;
+
 export async function ingestFilesLocally(
   config: Config,
   store: Store,
@@ -85,7 +89,7 @@ export async function ingestFilesLocally(
     const name = path.basename(file);
     const progress = progressOf(name, console);
     const outcome = await ingestScanFile(
-      { store, config: config.ingest },
+      { store, config: config.ingest, actor: LOCAL_ACTOR },
       { tenantId, officeIds: 'all' },
       fileSource(file, name),
       {

@@ -5,6 +5,7 @@ import * as core from './migrations/2026-11-22T00-00-core.ts';
 import * as mergeableState from './migrations/2026-12-01T00-00-mergeable-state.ts';
 import * as eventRollups from './migrations/2026-12-01T00-10-event-rollups.ts';
 import * as rollupLevels from './migrations/2026-12-01T00-20-rollup-levels.ts';
+import * as eventActor from './migrations/2026-12-01T00-30-event-actor.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -13,6 +14,7 @@ const migrations = {
   '2026-12-01T00-00-mergeable-state': mergeableState,
   '2026-12-01T00-10-event-rollups': eventRollups,
   '2026-12-01T00-20-rollup-levels': rollupLevels,
+  '2026-12-01T00-30-event-actor': eventActor,
 };
 
 /** Every migration, in the order they apply. */

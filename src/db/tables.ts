@@ -38,6 +38,8 @@ export type ExposureEventTable = ExposureStateColumns & {
   scan_run_id: string | null;
   scanner_type: string | null;
   dedupe_key: string | null;
+  /** Who wrote it: a token's subject or an API key's name; null for events written before it was kept. */
+  actor: string | null;
   raw_payload: Json;
   ingested_at: ColumnType<Date, string | undefined, never>;
   /** keyHash(tenant_id, office_id, exposure_id): the one-column lookup key of an exposure's events. */

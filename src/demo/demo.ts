@@ -41,6 +41,7 @@ export async function seedDemo(store: Store, config: Config, anchor = new Date()
   for (let i = 0; i < events.length; i += config.ingest.chunkSize) {
     const outcome = await ingest({ store, config: config.ingest }, scope, {
       events: events.slice(i, i + config.ingest.chunkSize),
+      actor: 'demo',
     });
     result.eventsInserted += outcome.eventsInserted;
     result.eventsDuplicate += outcome.eventsDuplicate;

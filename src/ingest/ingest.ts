@@ -18,6 +18,8 @@ export interface IngestRequest {
   idempotencyKey?: string | null;
   /** false: one invalid event rejects the whole call and nothing is written. */
   skipInvalid?: boolean;
+  /** Who writes the events, recorded on each: the caller's token subject or API key name. */
+  actor?: string | null;
 }
 
 /** The batch was refused as a whole: nothing was written. */
@@ -60,7 +62,7 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
   });
   const allowed: ExposureEvent[] = [];
   for (const { index, event } of valid) {
-    if (scopeIncludesOffice(scope, event.officeId)) allowed.push(event);
+    if (scopeIncludesOffice(scope, event.officeId)) allowed.push({ ...event, actor: request.actor ?? null });
     else
       rejected.push({
         index,

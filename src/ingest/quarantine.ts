@@ -34,6 +34,8 @@ export interface QuarantineDeps {
   config: IngestConfig;
   /** The server's feed: every committed chunk is published to it. */
   changes?: ChangeFeed;
+  /** Who writes the files' events (see IngestRequest.actor). */
+  actor?: string | null;
 }
 
 /** A request about the quarantine that cannot be carried out; nothing was written. */
@@ -96,7 +98,7 @@ async function runScanFile(
     maxContentBytes: deps.config.quarantineMaxContentBytes,
   });
   if (inspection.failure) return { inspection, failure: inspection.failure };
-  const written = await writeScanFile(source, (events) => ingest(deps, scope, { events }), {
+  const written = await writeScanFile(source, (events) => ingest(deps, scope, { events, actor: deps.actor ?? null }), {
     ...options,
     chunkSize,
     total: inspection.events,

@@ -50,6 +50,11 @@ ExposureEvent.implement({
       resolve: (event) => exposureNodeKey(event.officeId, event.exposureId),
     }),
     scanRunId: t.exposeString('scanRunId', { nullable: true, description: 'The scan run that produced it.' }),
+    actor: t.exposeString('actor', {
+      nullable: true,
+      description:
+        "Who wrote it: the token's subject or the API key's name (local:USER from the command line); null for events written before it was recorded.",
+    }),
     scannerType: t.exposeString('scannerType', {
       nullable: true,
       description: 'The scanner that produced it.',

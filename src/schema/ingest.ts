@@ -186,6 +186,7 @@ builder.mutationField('ingestExposureEvents', (t) =>
           events: input.events.map(rawEvent),
           idempotencyKey: input.idempotencyKey ?? null,
           skipInvalid: input.skipInvalid ?? false,
+          actor: context.principal.actor,
         }),
       ),
   }),

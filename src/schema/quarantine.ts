@@ -138,7 +138,12 @@ builder.queryField('quarantinedFiles', (t) =>
 
 /** What the dead-letter workflow needs from the request: the server's store and change feed. */
 export function quarantineDeps(context: GatewayContext) {
-  return { store: context.store, config: context.config.ingest, changes: context.changes };
+  return {
+    store: context.store,
+    config: context.config.ingest,
+    changes: context.changes,
+    actor: context.principal.actor,
+  };
 }
 
 /** Maps the dead-letter workflow's refusals to client errors; anything else stays masked. */

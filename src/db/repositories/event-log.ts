@@ -74,6 +74,7 @@ const EVENT_COLUMNS: readonly StageColumn[] = [
   column('scanner_type', 'text', (e) => e.scannerType),
   column('dedupe_key', 'text', (e) => e.dedupeKey),
   column('raw_payload', 'json', (e) => json(e.rawPayload)),
+  column('actor', 'text', (e) => e.actor ?? null),
 ];
 
 const STAGE = 'stage_exposure_events';

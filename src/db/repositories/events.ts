@@ -17,6 +17,7 @@ export interface EventRecord extends ExposureKey, ExposureFieldValues {
   dedupeKey: string | null;
   rawPayload: unknown;
   ingestedAt: Date;
+  actor: string | null;
 }
 
 /** The columns an event is read with. */
@@ -31,6 +32,7 @@ const EVENT_COLUMNS = [
   'e.dedupe_key',
   'e.raw_payload',
   'e.ingested_at',
+  'e.actor',
 ] as const;
 type EventColumnsRow = Pick<
   ExposureEventRow,
@@ -43,6 +45,7 @@ type EventColumnsRow = Pick<
   | 'dedupe_key'
   | 'raw_payload'
   | 'ingested_at'
+  | 'actor'
 > &
   Parameters<typeof fieldValues>[0];
 
@@ -58,6 +61,7 @@ function toEventRecord(row: EventColumnsRow): EventRecord {
     dedupeKey: row.dedupe_key,
     rawPayload: jsonValue(row.raw_payload),
     ingestedAt: row.ingested_at,
+    actor: row.actor,
   };
 }
 
