@@ -14,6 +14,43 @@ export interface ValidationLimits {
 export const MAX_ID_LENGTH = 256;
 export const MAX_TEXT_LENGTH = 2048;
 export const MAX_JSON_BYTES = 64 * 1024;
+/** Nesting of rawPayload and resource: deeper JSON is refused before it is serialized or stored. */
+export const MAX_JSON_DEPTH = 32;
+
+// With the u flag a surrogate pair is one code point, so \p{Surrogate} matches only unpaired halves.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly the character refused.
+const UNSTORABLE_CHARACTER = /[\u0000\p{Surrogate}]/u;
+
+/**
+ * Text both engines store alike: PostgreSQL text and jsonb cannot hold U+0000 (DuckDB can), and an
+ * unpaired UTF-16 surrogate has no UTF-8 form (each engine would store or refuse it its own way).
+ */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE_CHARACTER.test(value);
+}
+
+const UNSTORABLE = 'must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate';
+
+/** Why a JSON value cannot be stored, or null: too deep, or a key or string that is not storable text. */
+function jsonProblem(value: unknown): { code: string; message: string } | null {
+  // Iterative: a payload nested thousands deep must not exhaust the stack.
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value: item, depth } = next;
+    if (typeof item === 'string') {
+      if (!isStorableText(item)) return { code: 'INVALID_CHARACTERS', message: UNSTORABLE };
+      continue;
+    }
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH)
+      return { code: 'TOO_DEEP', message: `must be nested at most ${MAX_JSON_DEPTH} levels deep` };
+    for (const [key, child] of Object.entries(item)) {
+      if (!isStorableText(key)) return { code: 'INVALID_CHARACTERS', message: `keys ${UNSTORABLE}` };
+      pending.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return null;
+}
 
 const ID_FIELDS = ['eventId', 'officeId', 'exposureId', 'assetId', 'scanRunId', 'dedupeKey'] as const;
 const TEXT_FIELDS = [
@@ -179,6 +216,7 @@ class EventChecker {
     if (value.length === 0)
       return REQUIRED.has(field) ? null : this.reject(field, 'INVALID_VALUE', 'must not be empty');
     if (value.length > max) return this.reject(field, 'TOO_LONG', `must be at most ${max} characters`);
+    if (!isStorableText(value)) return this.reject(field, 'INVALID_CHARACTERS', UNSTORABLE);
     return value;
   }
 
@@ -213,6 +251,8 @@ class EventChecker {
   private json(field: string): unknown {
     const value = this.raw[field];
     if (value === undefined || value === null) return null;
+    const problem = jsonProblem(value);
+    if (problem) return this.reject(field, problem.code, problem.message);
     const size = Buffer.byteLength(JSON.stringify(value));
     if (size > MAX_JSON_BYTES)
       return this.reject(field, 'TOO_LARGE', `must serialize to at most ${MAX_JSON_BYTES} bytes`);

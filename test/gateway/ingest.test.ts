@@ -203,6 +203,33 @@ for (const engine of ENGINES) {
       expect((await state(t.viewer, 'a')).events.totalCount).toBe(0);
     });
 
+    it('refuses text neither engine can store alike, by event and field, and writes nothing', async () => {
+      const t = await newTenant();
+      const deep: Record<string, unknown> = {};
+      let level = deep;
+      for (let i = 0; i < 3000; i++) level = level.child = {} as Record<string, unknown>;
+      const response = await send(t.ingestor, [
+        eventInput({ exposureId: 'a' }),
+        eventInput({ exposureId: 'b', serviceName: 'ht\u0000tp' }),
+        eventInput({ exposureId: 'c', assetHostname: 'host\uD800' }),
+        eventInput({ exposureId: 'd', rawPayload: { banner: '\u0000' } }),
+        eventInput({ exposureId: 'e', resource: deep }),
+      ]);
+      expect(response.errors?.[0]?.extensions?.code).toBe('INVALID_EVENTS');
+      const rejected = response.errors?.[0]?.extensions?.rejected as {
+        index: number;
+        field: string;
+        code: string;
+      }[];
+      expect(rejected.map(({ index, field, code }) => [index, field, code])).toEqual([
+        [1, 'serviceName', 'INVALID_CHARACTERS'],
+        [2, 'assetHostname', 'INVALID_CHARACTERS'],
+        [3, 'rawPayload', 'INVALID_CHARACTERS'],
+        [4, 'resource', 'TOO_DEEP'],
+      ]);
+      expect((await state(t.viewer, 'a')).events.totalCount).toBe(0);
+    });
+
     it('writes the valid events with skipInvalid and returns the others', async () => {
       const t = await newTenant();
       const future = new Date(Date.now() + 3600_000).toISOString();

@@ -4,6 +4,7 @@ import {
   deriveEventId,
   MAX_ID_LENGTH,
   MAX_JSON_BYTES,
+  MAX_JSON_DEPTH,
   MAX_TEXT_LENGTH,
   validateEvents,
 } from '../../src/ingest/validate.ts';
@@ -345,6 +346,34 @@ describe('derived event ids', () => {
   it('treat a left-out optional field and an explicit null alike', () => {
     const { eventId: _id, ...content } = accepted({ eventId: undefined });
     expect(deriveEventId(content)).toBe(accepted({ eventId: undefined, serviceName: null }).eventId);
+  });
+});
+
+describe('text the engines cannot store alike', () => {
+  /** `depth` objects, each in the one before. */
+  const nested = (depth: number): unknown => {
+    let value: unknown = 'leaf';
+    for (let i = 0; i < depth; i++) value = { child: value };
+    return value;
+  };
+
+  it.each([
+    ['a NUL in an id', { exposureId: 'exp\u0000-1' }, 'exposureId', 'INVALID_CHARACTERS'],
+    ['a NUL in text', { serviceName: 'http\u0000' }, 'serviceName', 'INVALID_CHARACTERS'],
+    ['an unpaired high surrogate', { assetHostname: 'host-\uD800' }, 'assetHostname', 'INVALID_CHARACTERS'],
+    ['an unpaired low surrogate', { dedupeKey: '\uDC00key' }, 'dedupeKey', 'INVALID_CHARACTERS'],
+    ['a NUL in a JSON string', { rawPayload: { banner: 'a\u0000b' } }, 'rawPayload', 'INVALID_CHARACTERS'],
+    ['a NUL in a JSON key', { resource: { 'k\u0000': 1 } }, 'resource', 'INVALID_CHARACTERS'],
+    ['a surrogate deep in JSON', { rawPayload: [[{ a: ['\uD83D'] }]] }, 'rawPayload', 'INVALID_CHARACTERS'],
+    ['JSON nested too deep', { rawPayload: nested(MAX_JSON_DEPTH + 1) }, 'rawPayload', 'TOO_DEEP'],
+    ['JSON nested thousands deep', { resource: nested(5000) }, 'resource', 'TOO_DEEP'],
+  ])('refuses %s', (_case, overrides, field, code) => {
+    expect(problems(overrides)).toEqual([[field, code]]);
+  });
+
+  it('accepts surrogate pairs and JSON at the depth limit', () => {
+    expect(accepted({ assetHostname: 'caf\u00e9-\u{1F600}' }).assetHostname).toBe('caf\u00e9-\u{1F600}');
+    expect(accepted({ rawPayload: nested(MAX_JSON_DEPTH) }).rawPayload).toEqual(nested(MAX_JSON_DEPTH));
   });
 });
 
