@@ -28,6 +28,7 @@ const schema = z
     GRAPHQL_MAX_TOKENS: positiveInt(2000),
     REQUEST_MAX_BYTES: positiveInt(16 * 1024 * 1024),
     PERSISTED_OPERATIONS_ONLY: z.enum(['true', 'false', '1', '0']).default('false'),
+    NODE_ENV: z.string().optional(),
     SHUTDOWN_GRACE_MS: positiveInt(10_000),
     DUCKDB_THREADS: z.coerce.number().int().positive().optional(),
     DUCKDB_MEMORY_LIMIT: z
@@ -74,7 +75,14 @@ export interface Config {
   timelineMaxBuckets: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Request limits; multipart uploads are bounded by ingest.uploadMaxBytes instead of requestMaxBytes. */
-  limits: { maxDepth: number; maxAliases: number; maxTokens: number; requestMaxBytes: number };
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    requestMaxBytes: number;
+    /** "Did you mean ..." in validation errors: they map the schema for anyone, so development only. */
+    fieldSuggestions: boolean;
+  };
   /** Only operations of the codegen manifest (src/gql/persisted-documents.json) are executed. */
   persistedOperationsOnly: boolean;
   /** How long SIGTERM waits for in-flight requests before closing their connections. */
@@ -123,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: e.GRAPHQL_MAX_ALIASES,
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       requestMaxBytes: e.REQUEST_MAX_BYTES,
+      fieldSuggestions: e.NODE_ENV === 'development',
     },
     persistedOperationsOnly: e.PERSISTED_OPERATIONS_ONLY === 'true' || e.PERSISTED_OPERATIONS_ONLY === '1',
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -1,5 +1,6 @@
 /** createGateway: the yoga server over the schema, with authentication, limits and operational endpoints. */
 import fs from 'node:fs';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -124,6 +125,8 @@ function rejectWith(code: ClientErrorCode) {
 
 function useLimits(limits: Config['limits']): Plugin[] {
   return [
+    // Typed for envelop's bare context; it reads none of it.
+    ...(limits.fieldSuggestions ? [] : [blockFieldSuggestionsPlugin() as Plugin]),
     maxTokensPlugin({ n: limits.maxTokens, onReject: rejectWith('QUERY_TOO_LARGE') }),
     maxDepthPlugin({ n: limits.maxDepth, onReject: rejectWith('QUERY_TOO_DEEP') }),
     maxAliasesPlugin({ n: limits.maxAliases, onReject: rejectWith('TOO_MANY_ALIASES') }),
