@@ -153,3 +153,15 @@ export interface IngestCounts {
 export interface IngestResult extends IngestCounts {
   rejected: RejectedEvent[];
 }
+
+// With the u flag a surrogate pair is one code point, so \p{Surrogate} matches only unpaired halves.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly the character refused.
+const UNSTORABLE_CHARACTER = /[\u0000\p{Surrogate}]/u;
+
+/**
+ * Text both engines store alike: PostgreSQL text and jsonb cannot hold U+0000 (DuckDB can), and an
+ * unpaired UTF-16 surrogate has no UTF-8 form (each engine would store or refuse it its own way).
+ */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE_CHARACTER.test(value);
+}

@@ -20,7 +20,9 @@ export type ClientErrorCode =
   | 'REQUEST_TOO_LARGE'
   | 'CSRF_HEADER_REQUIRED'
   | 'PERSISTED_QUERY_ONLY'
-  | 'PERSISTED_QUERY_NOT_FOUND';
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'FILTER_LIST_TOO_LONG'
+  | 'INVALID_CHARACTERS';
 
 const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
   UNAUTHENTICATED: 401,

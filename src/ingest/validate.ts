@@ -1,7 +1,7 @@
 /** Validates raw event input: every problem is reported with the event's index, the field and a reason. */
 import { createHash } from 'node:crypto';
 import type { ExposureEvent, RejectedEvent } from '../domain.ts';
-import { SEVERITIES, STATUSES } from '../domain.ts';
+import { isStorableText, SEVERITIES, STATUSES } from '../domain.ts';
 import { canonicalIp } from '../ip.ts';
 
 export interface ValidationLimits {
@@ -16,18 +16,6 @@ export const MAX_TEXT_LENGTH = 2048;
 export const MAX_JSON_BYTES = 64 * 1024;
 /** Nesting of rawPayload and resource: deeper JSON is refused before it is serialized or stored. */
 export const MAX_JSON_DEPTH = 32;
-
-// With the u flag a surrogate pair is one code point, so \p{Surrogate} matches only unpaired halves.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly the character refused.
-const UNSTORABLE_CHARACTER = /[\u0000\p{Surrogate}]/u;
-
-/**
- * Text both engines store alike: PostgreSQL text and jsonb cannot hold U+0000 (DuckDB can), and an
- * unpaired UTF-16 surrogate has no UTF-8 form (each engine would store or refuse it its own way).
- */
-export function isStorableText(value: string): boolean {
-  return !UNSTORABLE_CHARACTER.test(value);
-}
 
 const UNSTORABLE = 'must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate';
 

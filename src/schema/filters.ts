@@ -1,5 +1,6 @@
 /** Filter inputs shared by exposure and event fields, and their translation to repository filters. */
 import type { EventFilter, ExposureFilter } from '../db/repositories/filters.ts';
+import { isStorableText } from '../domain.ts';
 import { clientError } from '../errors.ts';
 import { cidrKeyRange } from '../ip.ts';
 import { builder } from './builder.ts';
@@ -54,9 +55,39 @@ export const EventFilterInput = builder.inputType('EventFilter', {
 type ExposureFilterArg = typeof ExposureFilterInput.$inferInput;
 type EventFilterArg = typeof EventFilterInput.$inferInput;
 
+/**
+ * Values a filter list may hold. Far more than a dashboard sends, and far below what reaches a database
+ * limit (PostgreSQL takes at most 65,535 parameters per statement); variables never meet the document's
+ * own limits, so this is where a list is bounded.
+ */
+export const MAX_FILTER_VALUES = 1000;
+
+/** Every list of a filter within MAX_FILTER_VALUES, every text storable; else the client's error. */
+function checkFilter(input: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(input)) {
+    const field = `filter.${name}`;
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length > MAX_FILTER_VALUES) {
+      throw clientError(
+        'FILTER_LIST_TOO_LONG',
+        `${field}: at most ${MAX_FILTER_VALUES} values, got ${values.length}`,
+        { field, limit: MAX_FILTER_VALUES },
+      );
+    }
+    if (values.some((v) => typeof v === 'string' && !isStorableText(v))) {
+      throw clientError(
+        'INVALID_CHARACTERS',
+        `${field}: must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate`,
+        { field },
+      );
+    }
+  }
+}
+
 /** The repository filter for an ExposureFilter argument; a bad CIDR is the client's error. */
 export function toExposureFilter(input: ExposureFilterArg | null | undefined): ExposureFilter | null {
   if (!input) return null;
+  checkFilter(input);
   const { dstIpIn, ...rest } = input;
   if (dstIpIn === null || dstIpIn === undefined) return rest;
   const dstIpRange = cidrKeyRange(dstIpIn);
@@ -73,5 +104,7 @@ export function toExposureFilter(input: ExposureFilterArg | null | undefined): E
 }
 
 export function toEventFilter(input: EventFilterArg | null | undefined): EventFilter | null {
-  return input ?? null;
+  if (!input) return null;
+  checkFilter(input);
+  return input;
 }
