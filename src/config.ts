@@ -26,6 +26,7 @@ const schema = z
     GRAPHQL_MAX_DEPTH: positiveInt(10),
     GRAPHQL_MAX_ALIASES: positiveInt(20),
     GRAPHQL_MAX_TOKENS: positiveInt(2000),
+    GRAPHQL_MAX_COST: positiveInt(20_000),
     REQUEST_MAX_BYTES: positiveInt(16 * 1024 * 1024),
     PERSISTED_OPERATIONS_ONLY: z.enum(['true', 'false', '1', '0']).default('false'),
     NODE_ENV: z.string().optional(),
@@ -80,6 +81,8 @@ export interface Config {
     maxAliases: number;
     maxTokens: number;
     requestMaxBytes: number;
+    /** Most a document may cost (see schema/builder.ts): QUERY_TOO_COSTLY beyond. */
+    maxCost: number;
     /** "Did you mean ..." in validation errors: they map the schema for anyone, so development only. */
     fieldSuggestions: boolean;
   };
@@ -130,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxAliases: e.GRAPHQL_MAX_ALIASES,
       maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
       requestMaxBytes: e.REQUEST_MAX_BYTES,
       fieldSuggestions: e.NODE_ENV === 'development',
     },

@@ -22,7 +22,8 @@ export type ClientErrorCode =
   | 'PERSISTED_QUERY_ONLY'
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'FILTER_LIST_TOO_LONG'
-  | 'INVALID_CHARACTERS';
+  | 'INVALID_CHARACTERS'
+  | 'QUERY_TOO_COSTLY';
 
 const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
   UNAUTHENTICATED: 401,

@@ -98,11 +98,15 @@ async function runScanFile(
     maxContentBytes: deps.config.quarantineMaxContentBytes,
   });
   if (inspection.failure) return { inspection, failure: inspection.failure };
-  const written = await writeScanFile(source, (events) => ingest(deps, scope, { events, actor: deps.actor ?? null }), {
-    ...options,
-    chunkSize,
-    total: inspection.events,
-  });
+  const written = await writeScanFile(
+    source,
+    (events) => ingest(deps, scope, { events, actor: deps.actor ?? null }),
+    {
+      ...options,
+      chunkSize,
+      total: inspection.events,
+    },
+  );
   return { inspection, ...written };
 }
 

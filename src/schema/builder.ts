@@ -1,10 +1,12 @@
 /** The Pothos builder and its plugins; types live in their own files. */
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { authScopesOf } from '../auth/principal.ts';
 import type { GatewayContext } from '../context.ts';
+import { DEFAULT_PAGE_SIZE } from '../db/repositories/pagination.ts';
 import { clientError } from '../errors.ts';
 
 export const builder = new SchemaBuilder<{
@@ -22,7 +24,26 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
+  plugins: [ScopeAuthPlugin, ComplexityPlugin, RelayPlugin, DataloaderPlugin],
+  complexity: {
+    // Every field costs 1; what a field selects costs once per row it may return: a page size for a
+    // connection (first or last, else its default), ten for other lists.
+    fieldComplexity: (args, _context, field) => {
+      const pageSize = [args.first, args.last].find((n): n is number => typeof n === 'number');
+      if (field.args.some((arg) => arg.name === 'first' || arg.name === 'last')) {
+        return { field: 1, multiplier: Math.max(1, pageSize ?? DEFAULT_PAGE_SIZE) };
+      }
+      // A connection's edges are its rows, already counted by the page size.
+      return field.name === 'edges' ? { field: 1, multiplier: 1 } : 1;
+    },
+    limit: (context) => ({ complexity: context.config.limits.maxCost }),
+    complexityError: (_kind, result) =>
+      clientError(
+        'QUERY_TOO_COSTLY',
+        `the query costs ${result.complexity}, more than the limit of ${result.maxComplexity}: ask for smaller pages or fewer fields`,
+        { cost: result.complexity, limit: result.maxComplexity },
+      ),
+  },
   scopeAuth: {
     // A subscription is refused when it opens, not when its first event arrives.
     authorizeOnSubscribe: true,
