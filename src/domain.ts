@@ -165,3 +165,43 @@ const UNSTORABLE_CHARACTER = /[\u0000\p{Surrogate}]/u;
 export function isStorableText(value: string): boolean {
   return !UNSTORABLE_CHARACTER.test(value);
 }
+
+/** What a caller can act on: every refusal carries one of these codes, as extensions.code. */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'INVALID_CURSOR'
+  | 'TOO_MANY_BUCKETS'
+  | 'INVALID_EVENTS'
+  | 'TOO_MANY_EVENTS'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'NOT_FOUND'
+  | 'ALREADY_RESOLVED'
+  | 'FILE_TOO_LARGE'
+  | 'QUERY_TIMEOUT'
+  | 'QUERY_TOO_DEEP'
+  | 'TOO_MANY_ALIASES'
+  | 'QUERY_TOO_LARGE'
+  | 'REQUEST_TOO_LARGE'
+  | 'CSRF_HEADER_REQUIRED'
+  | 'PERSISTED_QUERY_ONLY'
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'FILTER_LIST_TOO_LONG'
+  | 'INVALID_CHARACTERS'
+  | 'QUERY_TOO_COSTLY';
+
+/**
+ * A refusal the caller can act on: a code, a message that says what to change, and details such as the
+ * field or the limit. Every layer throws these; src/errors.ts turns them into client errors, in one place.
+ */
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}

@@ -1,29 +1,12 @@
-/** Errors made for clients: they carry extensions.code; every other error is masked. */
+/**
+ * Errors made for clients: they carry extensions.code; every other error is masked. Domain errors
+ * (DomainError, from any layer) become client errors here and nowhere else.
+ */
+import { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
+import { DomainError, type ErrorCode } from './domain.ts';
 
-export type ClientErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'BAD_USER_INPUT'
-  | 'INVALID_CURSOR'
-  | 'TOO_MANY_BUCKETS'
-  | 'INVALID_EVENTS'
-  | 'TOO_MANY_EVENTS'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'NOT_FOUND'
-  | 'ALREADY_RESOLVED'
-  | 'FILE_TOO_LARGE'
-  | 'QUERY_TIMEOUT'
-  | 'QUERY_TOO_DEEP'
-  | 'TOO_MANY_ALIASES'
-  | 'QUERY_TOO_LARGE'
-  | 'REQUEST_TOO_LARGE'
-  | 'CSRF_HEADER_REQUIRED'
-  | 'PERSISTED_QUERY_ONLY'
-  | 'PERSISTED_QUERY_NOT_FOUND'
-  | 'FILTER_LIST_TOO_LONG'
-  | 'INVALID_CHARACTERS'
-  | 'QUERY_TOO_COSTLY';
+export type ClientErrorCode = ErrorCode;
 
 const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
   UNAUTHENTICATED: 401,
@@ -32,13 +15,31 @@ const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
   CSRF_HEADER_REQUIRED: 403,
 };
 
+const extensionsOf = (code: ClientErrorCode, details: Record<string, unknown>) => {
+  const status = HTTP_STATUS[code];
+  return { code, ...details, ...(status ? { http: { status } } : {}) };
+};
+
 export function clientError(
   code: ClientErrorCode,
   message: string,
   extensions: Record<string, unknown> = {},
 ) {
-  const status = HTTP_STATUS[code];
-  return createGraphQLError(message, {
-    extensions: { code, ...extensions, ...(status ? { http: { status } } : {}) },
+  return createGraphQLError(message, { extensions: extensionsOf(code, extensions) });
+}
+
+/**
+ * The client error for a domain error, wherever it was thrown (a resolver wraps it in a GraphQLError
+ * that knows the path); undefined for any other error.
+ */
+export function toClientError(error: unknown): GraphQLError | undefined {
+  const located = error instanceof GraphQLError ? error : undefined;
+  const original = located ? located.originalError : error;
+  if (!(original instanceof DomainError)) return undefined;
+  return createGraphQLError(original.message, {
+    ...(located?.nodes ? { nodes: located.nodes } : {}),
+    ...(located?.path ? { path: located.path } : {}),
+    originalError: original,
+    extensions: extensionsOf(original.code, original.details),
   });
 }

@@ -16,8 +16,8 @@ import type { Principal } from './auth/principal.ts';
 import { useCompiledExecution } from './compiled-execution.ts';
 import { type Config, ConfigError } from './config.ts';
 import { createContext, type GatewayContext, type GatewayServices } from './context.ts';
-import { isQueryTimeout } from './db/database.ts';
-import { type ClientErrorCode, clientError } from './errors.ts';
+import { isQueryTimeout, queryTimeoutMessage } from './db/database.ts';
+import { type ClientErrorCode, clientError, toClientError } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
 import { schema } from './schema/index.ts';
 
@@ -236,14 +236,13 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maskedErrors: {
-      // A read cancelled by QUERY_TIMEOUT_MS is the client's to narrow; every other unexpected error stays masked.
+      // Domain errors reach the client with their code; PostgreSQL's cancelled reads (statement_timeout)
+      // as QUERY_TIMEOUT, the client's to narrow; every other unexpected error stays masked.
       maskError: (error, message, isDev) =>
-        isQueryTimeout(error instanceof GraphQLError ? error.originalError : error)
-          ? clientError(
-              'QUERY_TIMEOUT',
-              `the query ran longer than ${config.database.queryTimeoutMs} ms: narrow its filter or page size`,
-            )
-          : maskError(error, message, isDev),
+        toClientError(error) ??
+        (isQueryTimeout(error instanceof GraphQLError ? error.originalError : error)
+          ? clientError('QUERY_TIMEOUT', queryTimeoutMessage(config.database.queryTimeoutMs))
+          : maskError(error, message, isDev)),
     },
     logging: logger,
     graphiql: config.persistedOperationsOnly

@@ -11,6 +11,7 @@ import { type Dialect, Kysely, PostgresDialect, sql, type Transaction } from 'ky
 import { DuckDbDialect } from 'kysely-duckdb';
 import pg from 'pg';
 import type { DatabaseConfig, Engine } from '../config.ts';
+import { DomainError } from '../domain.ts';
 import { CommitGate, SerialQueue } from './serial-queue.ts';
 import type { Database } from './tables.ts';
 
@@ -57,12 +58,16 @@ export async function openStore(config: DatabaseConfig, options: StoreOptions = 
 }
 
 /** A read ran longer than the configured query timeout and was cancelled. */
-export class QueryTimeoutError extends Error {
+export class QueryTimeoutError extends DomainError {
   override name = 'QueryTimeoutError';
   constructor(readonly timeoutMs: number) {
-    super(`the query ran longer than ${timeoutMs} ms and was cancelled`);
+    super('QUERY_TIMEOUT', queryTimeoutMessage(timeoutMs));
   }
 }
+
+/** What a client is told of a cancelled read, on either engine. */
+export const queryTimeoutMessage = (timeoutMs: number | undefined) =>
+  `the query ran longer than ${timeoutMs} ms: narrow its filter or page size`;
 
 /** True for a read cancelled by the query timeout on either engine. */
 export function isQueryTimeout(error: unknown): boolean {

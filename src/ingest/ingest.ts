@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { IngestConfig } from '../config.ts';
 import type { Store } from '../db/database.ts';
 import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
-import { type Scope, scopeIncludesOffice } from '../domain.ts';
+import { DomainError, type Scope, scopeIncludesOffice } from '../domain.ts';
 import type { ChangeFeed } from './changes.ts';
 import { GroupCommit, IdempotencyKeyReusedError, type WriteCall, type WriteOutcome } from './group-commit.ts';
 import { canonicalJson, validateEvents } from './validate.ts';
@@ -23,14 +23,16 @@ export interface IngestRequest {
 }
 
 /** The batch was refused as a whole: nothing was written. */
-export class IngestRejectedError extends Error {
+export class IngestRejectedError extends DomainError {
   override name = 'IngestRejectedError';
   constructor(
-    readonly code: 'INVALID_EVENTS' | 'TOO_MANY_EVENTS' | 'IDEMPOTENCY_KEY_REUSED',
+    code: 'INVALID_EVENTS' | 'TOO_MANY_EVENTS' | 'IDEMPOTENCY_KEY_REUSED',
     message: string,
     readonly rejected: RejectedEvent[] = [],
+    details: Record<string, unknown> = {},
   ) {
-    super(message);
+    // Every problem goes back to the caller, with its index, field and code.
+    super(code, message, code === 'INVALID_EVENTS' ? { rejected, ...details } : details);
   }
 }
 
@@ -55,6 +57,8 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
     throw new IngestRejectedError(
       'TOO_MANY_EVENTS',
       `a call may carry at most ${deps.config.maxEventsPerCall} events, got ${events.length}; split the batch`,
+      [],
+      { maxEvents: deps.config.maxEventsPerCall },
     );
   }
   const { valid, rejected } = validateEvents(events, {

@@ -16,7 +16,7 @@ import {
   recordReplayFailure,
 } from '../db/repositories/quarantine.ts';
 import type { IngestResult } from '../domain.ts';
-import { type Scope, scopeIncludesOffice } from '../domain.ts';
+import { DomainError, type Scope, scopeIncludesOffice } from '../domain.ts';
 import type { ChangeFeed } from './changes.ts';
 import { ingest } from './ingest.ts';
 import {
@@ -39,14 +39,14 @@ export interface QuarantineDeps {
 }
 
 /** A request about the quarantine that cannot be carried out; nothing was written. */
-export class QuarantineRequestError extends Error {
+export class QuarantineRequestError extends DomainError {
   override name = 'QuarantineRequestError';
   constructor(
-    readonly code: 'NOT_FOUND' | 'ALREADY_RESOLVED' | 'OFFICE_NOT_ALLOWED' | 'INVALID_INPUT',
+    code: 'NOT_FOUND' | 'ALREADY_RESOLVED' | 'FORBIDDEN' | 'BAD_USER_INPUT',
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(code, message, field ? { field } : {});
   }
 }
 
@@ -64,14 +64,14 @@ function requireOffice(scope: Scope, officeId: string | null | undefined, field:
   if (!officeId) {
     if (scope.officeIds === 'all') return;
     throw new QuarantineRequestError(
-      'INVALID_INPUT',
+      'BAD_USER_INPUT',
       `${field}: required, since the caller may write to some offices only`,
       field,
     );
   }
   if (!scopeIncludesOffice(scope, officeId)) {
     throw new QuarantineRequestError(
-      'OFFICE_NOT_ALLOWED',
+      'FORBIDDEN',
       `${field}: the caller may not write to office "${officeId}"`,
       field,
     );
@@ -154,7 +154,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function checkReport(report: QuarantineReport): QuarantineReport {
   const invalid = (field: string, message: string) =>
-    new QuarantineRequestError('INVALID_INPUT', `input.${field}: ${message}`, `input.${field}`);
+    new QuarantineRequestError('BAD_USER_INPUT', `input.${field}: ${message}`, `input.${field}`);
   const text = (field: keyof QuarantineReport, value: string | null, max: number) => {
     if (value === null) return;
     if (value.trim() === '') throw invalid(field, 'must not be empty');
@@ -253,10 +253,10 @@ export async function discardQuarantinedFile(
   reason: string,
 ): Promise<QuarantinedFile> {
   if (reason.trim() === '')
-    throw new QuarantineRequestError('INVALID_INPUT', 'reason: must not be empty', 'reason');
+    throw new QuarantineRequestError('BAD_USER_INPUT', 'reason: must not be empty', 'reason');
   if (reason.length > MAX_TEXT_LENGTH)
     throw new QuarantineRequestError(
-      'INVALID_INPUT',
+      'BAD_USER_INPUT',
       `reason: must be at most ${MAX_TEXT_LENGTH} characters`,
       'reason',
     );

@@ -12,7 +12,7 @@ import { builder } from './builder.ts';
 import { Exposure, exposureNodeKey } from './exposure.ts';
 import { exposureFields } from './exposure-fields.ts';
 import { EventFilterInput, toEventFilter } from './filters.ts';
-import { connectionOf, pageArgs, paged } from './node.ts';
+import { connectionOf, pageArgs } from './node.ts';
 
 export const ExposureEvent = builder.loadableNodeRef('ExposureEvent', {
   id: {
@@ -95,13 +95,11 @@ builder.queryField('events', (t) =>
       }),
       ...pageArgs(t.arg),
     },
-    resolve: (_root, args, context) => {
+    resolve: async (_root, args, context) => {
       const filter = toEventFilter(args.filter);
       const { db } = context.store;
-      return paged(async () =>
-        connectionOf(await findEvents(db, context.scope, filter, args), eventCursor, () =>
-          countEvents(db, context.scope, filter),
-        ),
+      return connectionOf(await findEvents(db, context.scope, filter, args), eventCursor, () =>
+        countEvents(db, context.scope, filter),
       );
     },
   }),

@@ -18,7 +18,7 @@ import { OrderDirection } from './enums.ts';
 import { ExposureEventConnection } from './event.ts';
 import { exposureFields } from './exposure-fields.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';
-import { connectionOf, forwardPageArgs, pageArgs, paged } from './node.ts';
+import { connectionOf, forwardPageArgs, pageArgs } from './node.ts';
 
 /** The loader key of an exposure, which is also the id part of its global id. */
 export function exposureNodeKey(officeId: string, exposureId: string): string {
@@ -114,18 +114,17 @@ Exposure.implement({
         from: t.arg({ type: 'DateTime', description: 'Events at or after this instant (inclusive).' }),
         to: t.arg({ type: 'DateTime', description: 'Events before this instant (exclusive).' }),
       },
-      load: (keys: string[], context: GatewayContext, args) =>
-        paged(async () => {
-          const pages = await findEventsOfExposures(
-            context.store.db,
-            context.scope,
-            keys.map(exposureKeyOf),
-            args,
-          );
-          return pages.map((page, i) =>
-            connectionOf(page, eventCursor, () => eventCountLoader(context, args).load(keys[i]!)),
-          );
-        }),
+      load: async (keys: string[], context: GatewayContext, args) => {
+        const pages = await findEventsOfExposures(
+          context.store.db,
+          context.scope,
+          keys.map(exposureKeyOf),
+          args,
+        );
+        return pages.map((page, i) =>
+          connectionOf(page, eventCursor, () => eventCountLoader(context, args).load(keys[i]!)),
+        );
+      },
       resolve: keyOfExposure,
     }),
   }),
@@ -170,16 +169,14 @@ builder.queryField('exposures', (t) =>
       orderBy: t.arg({ type: ExposureOrder, description: 'Default: LAST_SEEN DESC.' }),
       ...pageArgs(t.arg),
     },
-    resolve: (_root, args, context) => {
+    resolve: async (_root, args, context) => {
       const filter = toExposureFilter(args.filter);
       const order = args.orderBy ?? DEFAULT_EXPOSURE_ORDER;
       const { db } = context.store;
-      return paged(async () =>
-        connectionOf(
-          await findExposures(db, context.scope, filter, { ...args, order }),
-          (exposure) => exposureCursor(order, exposure),
-          () => countExposures(db, context.scope, filter),
-        ),
+      return connectionOf(
+        await findExposures(db, context.scope, filter, { ...args, order }),
+        (exposure) => exposureCursor(order, exposure),
+        () => countExposures(db, context.scope, filter),
       );
     },
   }),

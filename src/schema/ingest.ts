@@ -1,13 +1,12 @@
 /** Ingestion: the batch mutation, scan-file upload and replay, and what they report back. */
-import type { GatewayContext } from '../context.ts';
 import type { IngestResult as IngestResultShape, RejectedEvent as RejectedEventShape } from '../domain.ts';
 import { clientError } from '../errors.ts';
-import { IngestRejectedError, ingest } from '../ingest/ingest.ts';
+import { ingest } from '../ingest/ingest.ts';
 import { ingestScanFile, replayQuarantinedFile, type ScanFileOutcome } from '../ingest/quarantine.ts';
 import { blobSource } from '../ingest/scan-file.ts';
 import { builder } from './builder.ts';
 import { ExposureStatus, Severity } from './enums.ts';
-import { fileIdOf, QuarantinedFile, quarantineDeps, quarantineRequest } from './quarantine.ts';
+import { fileIdOf, QuarantinedFile, quarantineDeps } from './quarantine.ts';
 
 const RejectedEvent = builder.objectRef<RejectedEventShape>('RejectedEvent').implement({
   description: 'A problem with one event of a batch: which event, which field, and why.',
@@ -157,22 +156,6 @@ function rawEvent(input: EventArg): Record<string, unknown> {
   return raw;
 }
 
-/** Turns a refused batch into a client error that carries what the caller needs to fix it. */
-async function ingestRequest<T>(context: GatewayContext, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof IngestRejectedError)) throw error;
-    if (error.code === 'INVALID_EVENTS')
-      throw clientError('INVALID_EVENTS', error.message, { rejected: error.rejected });
-    if (error.code === 'TOO_MANY_EVENTS')
-      throw clientError('TOO_MANY_EVENTS', error.message, {
-        maxEvents: context.config.ingest.maxEventsPerCall,
-      });
-    throw clientError(error.code, error.message);
-  }
-}
-
 builder.mutationField('ingestExposureEvents', (t) =>
   t.field({
     type: IngestResult,
@@ -181,14 +164,12 @@ builder.mutationField('ingestExposureEvents', (t) =>
       'Writes a batch of events in one transaction: all of the valid ones land or none do. Refused as INVALID_EVENTS (extensions.rejected lists every problem with index, field, code and message), TOO_MANY_EVENTS or IDEMPOTENCY_KEY_REUSED.',
     args: { input: t.arg({ type: IngestExposureEventsInput, required: true }) },
     resolve: (_root, { input }, context) =>
-      ingestRequest(context, () =>
-        ingest(quarantineDeps(context), context.scope, {
-          events: input.events.map(rawEvent),
-          idempotencyKey: input.idempotencyKey ?? null,
-          skipInvalid: input.skipInvalid ?? false,
-          actor: context.principal.actor,
-        }),
-      ),
+      ingest(quarantineDeps(context), context.scope, {
+        events: input.events.map(rawEvent),
+        idempotencyKey: input.idempotencyKey ?? null,
+        skipInvalid: input.skipInvalid ?? false,
+        actor: context.principal.actor,
+      }),
   }),
 );
 
@@ -222,12 +203,10 @@ builder.mutationField('ingestScanFile', (t) =>
           },
         );
       }
-      return quarantineRequest(() =>
-        ingestScanFile(quarantineDeps(context), context.scope, blobSource(args.file, args.file.name), {
-          officeId: String(args.officeId),
-          scannerType: args.scannerType,
-        }),
-      );
+      return ingestScanFile(quarantineDeps(context), context.scope, blobSource(args.file, args.file.name), {
+        officeId: String(args.officeId),
+        scannerType: args.scannerType,
+      });
     },
   }),
 );
@@ -240,8 +219,6 @@ builder.mutationField('replayQuarantinedFile', (t) =>
       'Runs a PENDING file again with the current settings: ingest is set and the file becomes REPLAYED, or quarantinedFile is set with the new error and one more replayCount.',
     args: { id: t.arg.id({ required: true, description: 'The id of a QuarantinedFile.' }) },
     resolve: (_root, args, context) =>
-      quarantineRequest(() =>
-        replayQuarantinedFile(quarantineDeps(context), context.scope, fileIdOf(args.id)),
-      ),
+      replayQuarantinedFile(quarantineDeps(context), context.scope, fileIdOf(args.id)),
   }),
 );

@@ -1,7 +1,6 @@
-/** Relay plumbing shared by the node types: page arguments, connections from repository pages, paging errors. */
+/** Relay plumbing shared by the node types: page arguments and connections from repository pages. */
 import type { ArgBuilder } from '@pothos/core';
-import { InvalidCursorError, InvalidPageArgsError, type Page } from '../db/repositories/pagination.ts';
-import { clientError } from '../errors.ts';
+import type { Page } from '../db/repositories/pagination.ts';
 import type { builder } from './builder.ts';
 
 type Types = typeof builder.$inferSchemaTypes;
@@ -49,15 +48,4 @@ export function connectionOf<Node>(
       return count;
     },
   };
-}
-
-/** Runs a paged read; bad cursors and page arguments become client errors with a code. */
-export async function paged<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof InvalidCursorError) throw clientError('INVALID_CURSOR', error.message);
-    if (error instanceof InvalidPageArgsError) throw clientError('BAD_USER_INPUT', error.message);
-    throw error;
-  }
 }

@@ -9,14 +9,10 @@ import {
   quarantineCursor,
 } from '../db/repositories/quarantine.ts';
 import { clientError } from '../errors.ts';
-import {
-  discardQuarantinedFile,
-  QuarantineRequestError,
-  reportQuarantinedFile,
-} from '../ingest/quarantine.ts';
+import { discardQuarantinedFile, reportQuarantinedFile } from '../ingest/quarantine.ts';
 import { builder } from './builder.ts';
 import { QuarantineStatus } from './enums.ts';
-import { connectionOf, forwardPageArgs, paged } from './node.ts';
+import { connectionOf, forwardPageArgs } from './node.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -124,13 +120,11 @@ builder.queryField('quarantinedFiles', (t) =>
     type: QuarantinedFileConnection,
     description: 'Quarantined files of the caller’s offices that match the filter, newest first.',
     args: { filter: t.arg({ type: QuarantineFilterInput }), ...forwardPageArgs(t.arg) },
-    resolve: (_root, args, context) => {
+    resolve: async (_root, args, context) => {
       const { db } = context.store;
       const filter = args.filter ?? null;
-      return paged(async () =>
-        connectionOf(await findQuarantinedFiles(db, context.scope, filter, args), quarantineCursor, () =>
-          countQuarantinedFiles(db, context.scope, filter),
-        ),
+      return connectionOf(await findQuarantinedFiles(db, context.scope, filter, args), quarantineCursor, () =>
+        countQuarantinedFiles(db, context.scope, filter),
       );
     },
   }),
@@ -144,26 +138,6 @@ export function quarantineDeps(context: GatewayContext) {
     changes: context.changes,
     actor: context.principal.actor,
   };
-}
-
-/** Maps the dead-letter workflow's refusals to client errors; anything else stays masked. */
-export async function quarantineRequest<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof QuarantineRequestError)) throw error;
-    const field = error.field ? { field: error.field } : {};
-    switch (error.code) {
-      case 'NOT_FOUND':
-        throw clientError('NOT_FOUND', error.message);
-      case 'ALREADY_RESOLVED':
-        throw clientError('ALREADY_RESOLVED', error.message);
-      case 'OFFICE_NOT_ALLOWED':
-        throw clientError('FORBIDDEN', error.message, field);
-      case 'INVALID_INPUT':
-        throw clientError('BAD_USER_INPUT', error.message, field);
-    }
-  }
 }
 
 /** The uuid of a QuarantinedFile global id; any other id is a file that does not exist. */
@@ -198,18 +172,16 @@ builder.mutationField('quarantineFile', (t) =>
     description: 'Reports a file a worker could not process; it is listed as PENDING, without content.',
     args: { input: t.arg({ type: QuarantineFileInput, required: true }) },
     resolve: (_root, { input }, context) =>
-      quarantineRequest(() =>
-        reportQuarantinedFile(quarantineDeps(context), context.scope, {
-          filename: input.filename,
-          fileSize: input.fileSize,
-          fileHash: input.fileHash,
-          errorType: input.errorType,
-          errorMessage: input.errorMessage,
-          errorDetails: input.errorDetails ?? null,
-          scannerType: input.scannerType ?? null,
-          officeId: input.officeId === null || input.officeId === undefined ? null : String(input.officeId),
-        }),
-      ),
+      reportQuarantinedFile(quarantineDeps(context), context.scope, {
+        filename: input.filename,
+        fileSize: input.fileSize,
+        fileHash: input.fileHash,
+        errorType: input.errorType,
+        errorMessage: input.errorMessage,
+        errorDetails: input.errorDetails ?? null,
+        scannerType: input.scannerType ?? null,
+        officeId: input.officeId === null || input.officeId === undefined ? null : String(input.officeId),
+      }),
   }),
 );
 
@@ -223,8 +195,6 @@ builder.mutationField('discardQuarantinedFile', (t) =>
       reason: t.arg.string({ required: true, description: 'Why the file is given up.' }),
     },
     resolve: (_root, args, context) =>
-      quarantineRequest(() =>
-        discardQuarantinedFile(quarantineDeps(context), context.scope, fileIdOf(args.id), args.reason),
-      ),
+      discardQuarantinedFile(quarantineDeps(context), context.scope, fileIdOf(args.id), args.reason),
   }),
 );

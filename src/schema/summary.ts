@@ -1,13 +1,11 @@
 /** ExposureSummary and ExposureGroup: counts of the current state of exposures for dashboards. */
 import {
-  AggregateRequestError,
   type ExposureGroupBy as ExposureGroupByValue,
   type ExposureGroup as ExposureGroupRow,
   type ExposureSummary as ExposureSummaryRow,
   findExposureGroups,
   findExposureSummary,
 } from '../db/repositories/analytics.ts';
-import { clientError } from '../errors.ts';
 import { builder } from './builder.ts';
 import { ExposureStatus, Severity } from './enums.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';
@@ -98,18 +96,12 @@ builder.queryFields((t) => ({
       }),
     },
     resolve: async (_root, args, context) => {
-      try {
-        return await findExposureGroups(
-          context.store.db,
-          context.scope,
-          toExposureFilter(args.filter),
-          args.groupBy,
-        );
-      } catch (error) {
-        if (error instanceof AggregateRequestError)
-          throw clientError(error.code, error.message, error.details);
-        throw error;
-      }
+      return await findExposureGroups(
+        context.store.db,
+        context.scope,
+        toExposureFilter(args.filter),
+        args.groupBy,
+      );
     },
   }),
 }));

@@ -1,12 +1,10 @@
 /** TimelineBucket: event counts over time for dashboards, with the TimeBucket and EventGroupBy enums. */
 import {
-  AggregateRequestError,
   type EventGroupBy as EventGroupByValue,
   findEventTimeline,
   type TimeBucket as TimeBucketValue,
   type TimelineBucket as TimelineBucketRow,
 } from '../db/repositories/analytics.ts';
-import { clientError } from '../errors.ts';
 import { builder } from './builder.ts';
 import { EventFilterInput, toEventFilter } from './filters.ts';
 
@@ -69,18 +67,12 @@ builder.queryField('eventTimeline', (t) =>
       }),
     },
     resolve: async (_root, args, context) => {
-      try {
-        return await findEventTimeline(context.store.db, context.scope, toEventFilter(args.filter) ?? {}, {
-          bucket: args.bucket,
-          groupBy: args.groupBy ?? null,
-          timeZone: args.timeZone ?? 'UTC',
-          maxBuckets: context.config.timelineMaxBuckets,
-        });
-      } catch (error) {
-        if (error instanceof AggregateRequestError)
-          throw clientError(error.code, error.message, error.details);
-        throw error;
-      }
+      return await findEventTimeline(context.store.db, context.scope, toEventFilter(args.filter) ?? {}, {
+        bucket: args.bucket,
+        groupBy: args.groupBy ?? null,
+        timeZone: args.timeZone ?? 'UTC',
+        maxBuckets: context.config.timelineMaxBuckets,
+      });
     },
   }),
 );

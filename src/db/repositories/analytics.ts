@@ -4,7 +4,7 @@
  */
 import { type Expression, type RawBuilder, sql } from 'kysely';
 import { DateTime, IANAZone } from 'luxon';
-import type { ExposureStatus, Scope, Severity } from '../../domain.ts';
+import { DomainError, type ExposureStatus, type Scope, type Severity } from '../../domain.ts';
 import type { Store } from '../database.ts';
 import type { ExposureRow } from '../tables.ts';
 import {
@@ -29,15 +29,15 @@ export const EXPOSURE_GROUP_BYS = [
 ] as const;
 export type ExposureGroupBy = (typeof EXPOSURE_GROUP_BYS)[number];
 
-/** An aggregate request the caller got wrong; `code` is the client error code. */
-export class AggregateRequestError extends Error {
+/** An aggregate request the caller got wrong. */
+export class AggregateRequestError extends DomainError {
   override name = 'AggregateRequestError';
   constructor(
-    readonly code: 'BAD_USER_INPUT' | 'TOO_MANY_BUCKETS',
+    code: 'BAD_USER_INPUT' | 'TOO_MANY_BUCKETS',
     message: string,
-    readonly details: Record<string, unknown>,
+    details: Record<string, unknown>,
   ) {
-    super(message);
+    super(code, message, details);
   }
 }
 

@@ -3,6 +3,7 @@
  * and no query uses OFFSET.
  */
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { DomainError } from '../../domain.ts';
 import { timestampParam } from './filters.ts';
 
 export interface PageArgs {
@@ -27,12 +28,18 @@ export interface SortKey {
   direction: 'asc' | 'desc';
 }
 
-export class InvalidCursorError extends Error {
+export class InvalidCursorError extends DomainError {
   override name = 'InvalidCursorError';
+  constructor(message: string) {
+    super('INVALID_CURSOR', message);
+  }
 }
 
-export class InvalidPageArgsError extends Error {
+export class InvalidPageArgsError extends DomainError {
   override name = 'InvalidPageArgsError';
+  constructor(message: string) {
+    super('BAD_USER_INPUT', message);
+  }
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
