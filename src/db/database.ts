@@ -333,7 +333,7 @@ async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promis
   const readerDb = duckDbKysely(readerPool);
   // The single writer: one transaction at a time on the one writer connection.
   const writes = new SerialQueue();
-  const checkpoints = new CheckpointThreshold(file);
+  const checkpoints = CheckpointThreshold.ofFile(file);
   await checkpoints.apply(writerConnection.raw);
 
   return {
@@ -382,12 +382,18 @@ export class CheckpointThreshold {
   #writes = 0;
   #bytes = 0;
 
-  constructor(private readonly file: string) {}
+  /** `size`: the database's size in bytes now; by default its file's (0 in memory). */
+  constructor(private readonly size: () => number) {}
 
-  /** The threshold for the file as it is now. */
+  static ofFile(file: string): CheckpointThreshold {
+    return new CheckpointThreshold(() =>
+      file === ':memory:' || !fs.existsSync(file) ? 0 : fs.statSync(file).size,
+    );
+  }
+
+  /** The threshold for the database as it is now. */
   target(): number {
-    const size = this.file === ':memory:' || !fs.existsSync(this.file) ? 0 : fs.statSync(this.file).size;
-    return Math.max(CheckpointThreshold.MIN_BYTES, Math.round(size * CheckpointThreshold.SHARE));
+    return Math.max(CheckpointThreshold.MIN_BYTES, Math.round(this.size() * CheckpointThreshold.SHARE));
   }
 
   async apply(connection: DuckDBConnection): Promise<void> {

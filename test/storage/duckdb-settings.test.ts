@@ -1,8 +1,10 @@
 /** DUCKDB_THREADS and DUCKDB_MEMORY_LIMIT: parsed from the environment and applied when the store opens. */
+
+import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, type DatabaseConfig, loadConfig } from '../../src/config.ts';
-import { DUCKDB_DEFAULT_THREADS, openStore, type Store } from '../../src/db/database.ts';
+import { CheckpointThreshold, DUCKDB_DEFAULT_THREADS, openStore, type Store } from '../../src/db/database.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
 
 describe('DuckDB settings in the environment', () => {
@@ -76,6 +78,47 @@ for (const engine of ENGINES) {
         const { threads, memoryLimit } = await current(s);
         expect(threads).toBe(DUCKDB_DEFAULT_THREADS);
         expect(memoryLimit).toMatch(/iB$/);
+      });
+
+      it('keeps FSST off and the checkpoint threshold at a share of the file, set again as it grows', async () => {
+        const s = await open({});
+        const setting = async (name: string) =>
+          (await sql<{ value: string }>`select current_setting(${name}) as value`.execute(s.db)).rows[0]
+            ?.value;
+        expect(await setting('disabled_compression_methods')).toMatch(/fsst/i);
+        // A new file is far below the floor: the threshold is DuckDB's 16 MB.
+        expect(await setting('checkpoint_threshold')).toBe('16.0 MiB');
+
+        expect(CheckpointThreshold.ofFile(database!.config.duckdbPath).target()).toBe(
+          CheckpointThreshold.MIN_BYTES,
+        );
+
+        // A database that grows to 1 GiB, then 1.1 GiB, then 2 GiB, on an instance of its own.
+        let size = 2 ** 30;
+        const threshold = new CheckpointThreshold(() => size);
+        const instance = await DuckDBInstance.create(':memory:');
+        const connection = await instance.connect();
+        const applied = async () =>
+          (
+            await connection.runAndReadAll(`select current_setting('checkpoint_threshold')`)
+          ).getRows()[0]?.[0];
+        try {
+          await threshold.apply(connection);
+          expect(await applied()).toBe('128.0 MiB');
+          // Within a quarter of the last value: left as it is.
+          size = 1.1 * 2 ** 30;
+          await threshold.apply(connection);
+          expect(await applied()).toBe('128.0 MiB');
+          size = 2 ** 31;
+          // Looked at again only every EVERY writes.
+          for (let i = 1; i < CheckpointThreshold.EVERY; i++) await threshold.afterWrite(connection);
+          expect(await applied()).toBe('128.0 MiB');
+          await threshold.afterWrite(connection);
+          expect(await applied()).toBe('256.0 MiB');
+        } finally {
+          connection.closeSync();
+          instance.closeSync();
+        }
       });
 
       it('refuses a memory limit DuckDB cannot read', async () => {
