@@ -279,6 +279,43 @@ for (const engine of ENGINES) {
       },
     );
 
+    it.runIf(engine === 'duckdb')(
+      'updates stored states in place: merging again adds no rows, where DuckDB would keep deleted ones',
+      async () => {
+        const tenantId = newTenant();
+        const physicalRows = async () =>
+          Number(
+            (
+              await sql<{ rows: bigint }>`select estimated_size as rows from duckdb_tables()
+                where table_name = 'exposures_current'`.execute(t.store.db)
+            ).rows[0]?.rows,
+          );
+        const batch = (round: number) =>
+          validated(
+            Array.from({ length: 20 }, (_, i) =>
+              eventInput({
+                eventId: `${tenantId}-${round}-${i}`,
+                exposureId: `x${i}`,
+                timestamp: new Date(Date.UTC(2026, 2, 2, 10, round, i)).toISOString(),
+              }),
+            ),
+          );
+        await t.store.write((trx) => writeEvents(trx, tenantId, batch(0)));
+        const before = await physicalRows();
+        for (let round = 1; round <= 5; round++) {
+          const result = await t.store.write((trx) => writeEvents(trx, tenantId, batch(round)));
+          expect(result).toMatchObject({ eventsInserted: 20, exposuresInserted: 0, exposuresUpdated: 20 });
+        }
+        expect(await physicalRows()).toBe(before);
+        const counts = await t.store.db
+          .selectFrom('exposures_current')
+          .select('event_count')
+          .where('tenant_id', '=', tenantId)
+          .execute();
+        expect(counts.map((r) => Number(r.event_count))).toEqual(Array(20).fill(6));
+      },
+    );
+
     it('rolls appended rows back with the transaction', async () => {
       const tenantId = newTenant();
       const events = validated(Array.from({ length: 50 }, (_, i) => eventInput({ exposureId: `r${i}` })));
