@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { IngestCounts, IngestResult, RejectedEvent, Scope } from '../domain.ts';
 import { scopeIncludesOffice } from '../domain.ts';
+import { decodeUtf8 } from './formats/source.ts';
 import { IngestRejectedError } from './ingest.ts';
 import { validateEvents } from './validate.ts';
 
@@ -47,7 +48,7 @@ export async function* parseScanFile(
   bytes: AsyncIterable<Uint8Array>,
   onFormat?: (format: ScanFormat) => void,
 ): AsyncGenerator<ScanRecord> {
-  const text = decode(bytes);
+  const text = decodeUtf8(bytes);
   const iterator = text[Symbol.asyncIterator]();
   // Find the first non-blank character to tell the two formats apart.
   const head: string[] = [];
@@ -64,17 +65,6 @@ export async function* parseScanFile(
   }
   onFormat?.(first === '[' ? 'json' : 'jsonl');
   yield* first === '[' ? jsonArray(replay()) : jsonLines(replay());
-}
-
-async function* decode(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  // Streaming: a character split between two chunks is decoded whole.
-  const decoder = new TextDecoder('utf-8');
-  for await (const chunk of bytes) {
-    const text = decoder.decode(chunk, { stream: true });
-    if (text) yield text;
-  }
-  const rest = decoder.decode();
-  if (rest) yield rest;
 }
 
 function parsed(text: string, index: number, line: number): ScanRecord {
