@@ -6,6 +6,7 @@ import * as mergeableState from './migrations/2026-12-01T00-00-mergeable-state.t
 import * as eventRollups from './migrations/2026-12-01T00-10-event-rollups.ts';
 import * as rollupLevels from './migrations/2026-12-01T00-20-rollup-levels.ts';
 import * as eventActor from './migrations/2026-12-01T00-30-event-actor.ts';
+import * as eventHash from './migrations/2026-12-01T00-40-event-hash.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -15,6 +16,7 @@ const migrations = {
   '2026-12-01T00-10-event-rollups': eventRollups,
   '2026-12-01T00-20-rollup-levels': rollupLevels,
   '2026-12-01T00-30-event-actor': eventActor,
+  '2026-12-01T00-40-event-hash': eventHash,
 };
 
 /** Every migration, in the order they apply. */

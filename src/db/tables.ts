@@ -40,6 +40,8 @@ export type ExposureEventTable = ExposureStateColumns & {
   dedupe_key: string | null;
   /** Who wrote it: a token's subject or an API key's name; null for events written before it was kept. */
   actor: string | null;
+  /** keyHash(tenant_id, event_id): DuckDB finds stored event ids through it. */
+  event_hash: bigint;
   raw_payload: Json;
   ingested_at: ColumnType<Date, string | undefined, never>;
   /** keyHash(tenant_id, office_id, exposure_id): the one-column lookup key of an exposure's events. */

@@ -261,7 +261,11 @@ export async function appendEvents(
   const distinct = dropBatchRepeats(
     batches.flatMap((events, batch) => events.map((event) => ({ batch, event }))),
   );
-  const candidates = await dropStoredDedupeKeys(trx, tenantId, distinct);
+  const candidates = await dropStoredEventIds(
+    trx,
+    tenantId,
+    await dropStoredDedupeKeys(trx, tenantId, distinct),
+  );
   if (candidates.length === 0) return results;
 
   await createStage(trx);
@@ -272,15 +276,19 @@ export async function appendEvents(
   );
   const stage = sql.table(STAGE);
   const eventColumns = ids(EVENT_COLUMNS.map((c) => c.name));
-  // Duplicate event ids are found by the primary key as the rows go in, not by a lookup beforehand.
+  // PostgreSQL finds duplicate event ids by the primary key as the rows go in, which stays exact with
+  // concurrent writers. DuckDB's single writer has dropped the stored ones already (dropStoredEventIds):
+  // its ON CONFLICT costs 140 ms per 2,000 events at 10M stored, the plain INSERT 8.4 ms, and the
+  // primary key still refuses a duplicate.
   const appended = await sql<{ event_id: string }>`
-    insert into exposure_events (tenant_id, ${eventColumns}, exposure_hash, dedupe_hash)
+    insert into exposure_events (tenant_id, ${eventColumns}, exposure_hash, dedupe_hash, event_hash)
     select ${tenantId}, ${eventColumns},
       ${keyHashSql(trx.engine, sql`${tenantId}`, sql.ref('office_id'), sql.ref('exposure_id'))},
       case when dedupe_key is null then null
-        else ${keyHashSql(trx.engine, sql`${tenantId}`, sql.ref('office_id'), sql.ref('dedupe_key'))} end
+        else ${keyHashSql(trx.engine, sql`${tenantId}`, sql.ref('office_id'), sql.ref('dedupe_key'))} end,
+      ${keyHashSql(trx.engine, sql`${tenantId}`, sql.ref('event_id'))}
     from ${stage} order by event_id
-    on conflict (tenant_id, event_id) do nothing
+    ${trx.engine === 'postgres' ? sql`on conflict (tenant_id, event_id) do nothing` : sql``}
     returning event_id`.execute(trx.db);
   const inserted = new Set(appended.rows.map((row) => row.event_id));
   if (inserted.size === 0) return results;
@@ -459,6 +467,36 @@ async function dropStoredDedupeKeys(
   return staged.filter(
     ({ event }) => event.dedupeKey === null || !taken.has(keyOf(event.officeId, event.dedupeKey)),
   );
+}
+
+/**
+ * On DuckDB, drops events whose id the log already holds: one lookup of their hashes through the
+ * event_hash index, as the statement's sole condition (see currentRowsWithHashes()). PostgreSQL leaves
+ * them to the primary key at insert.
+ */
+async function dropStoredEventIds(
+  trx: WriteTransaction,
+  tenantId: string,
+  staged: readonly StagedEvent[],
+): Promise<StagedEvent[]> {
+  if (trx.engine === 'postgres' || staged.length === 0) return [...staged];
+  const hashes = staged.map((s) => keyHash(tenantId, s.event.eventId));
+  const stored = await trx.db
+    .with(
+      (cte) => cte('hashed').materialized(),
+      (qb) =>
+        qb
+          .selectFrom('exposure_events')
+          .select(['tenant_id', 'event_id'])
+          .where(hashIn(sql.ref('event_hash'), hashes)),
+    )
+    .selectFrom('hashed')
+    .select('event_id')
+    .where('tenant_id', '=', tenantId)
+    .execute();
+  if (stored.length === 0) return [...staged];
+  const taken = new Set(stored.map((row) => row.event_id));
+  return staged.filter(({ event }) => !taken.has(event.eventId));
 }
 
 /** Recomputes exposures_current from the log, for every tenant or one: a check and a repair. */
