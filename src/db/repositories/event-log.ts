@@ -23,7 +23,7 @@ import {
 import { ipKey } from '../../ip.ts';
 import type { BulkColumn, WriteTransaction } from '../database.ts';
 import { countNewEvents } from './event-rollups.ts';
-import { hashIn, keyHash, keyHashSql } from './exposure-keys.ts';
+import { hashIn, keyHash, keyHashSql, withRowsOfHashes } from './exposure-keys.ts';
 
 /** A staged event: its batch within the transaction, and the event. */
 export interface StagedEvent {
@@ -352,7 +352,7 @@ async function mergeIntoCurrent(
     );
   }
   // The hash list alone, with no tenant condition: only so does DuckDB look it up through the index
-  // (see currentRowsWithHashes()). Rows of other exposures whose hash collides, of any tenant, come
+  // (see withRowsOfHashes()). Rows of other exposures whose hash collides, of any tenant, come
   // along and are written back unchanged: the merge groups by the whole key.
   const hashes = keys.map((k) => keyHash(tenantId, k.officeId, k.exposureId));
   const [stored, merged] = [sql.table(STORED), sql.table(MERGED)];
@@ -442,20 +442,11 @@ async function dropStoredDedupeKeys(
   const dedupeKeys = [...new Set(keyed.map((s) => s.event.dedupeKey as string))];
   const hashes = keyed.map((s) => keyHash(tenantId, s.event.officeId, s.event.dedupeKey as string));
   // The office and key lists lead PostgreSQL to its unique index. DuckDB finds the hash list through
-  // its index only as the sole condition (see currentRowsWithHashes()): there the hashes select first.
+  // its index only as the sole condition (see withRowsOfHashes()): there the hashes select first.
   const source =
     trx.engine === 'postgres'
       ? trx.db.selectFrom('exposure_events as e')
-      : trx.db
-          .with(
-            (cte) => cte('hashed').materialized(),
-            (qb) =>
-              qb
-                .selectFrom('exposure_events')
-                .select(['tenant_id', 'office_id', 'dedupe_key'])
-                .where(hashIn(sql.ref('dedupe_hash'), hashes)),
-          )
-          .selectFrom('hashed as e');
+      : withRowsOfHashes(trx.db, 'exposure_events', 'dedupe_hash', hashes).selectFrom('hashed as e');
   const stored = await source
     .select(['e.office_id', 'e.dedupe_key'])
     .where('e.tenant_id', '=', tenantId)
@@ -471,7 +462,7 @@ async function dropStoredDedupeKeys(
 
 /**
  * On DuckDB, drops events whose id the log already holds: one lookup of their hashes through the
- * event_hash index, as the statement's sole condition (see currentRowsWithHashes()). PostgreSQL leaves
+ * event_hash index, as the statement's sole condition (see withRowsOfHashes()). PostgreSQL leaves
  * them to the primary key at insert.
  */
 async function dropStoredEventIds(
@@ -481,15 +472,7 @@ async function dropStoredEventIds(
 ): Promise<StagedEvent[]> {
   if (trx.engine === 'postgres' || staged.length === 0) return [...staged];
   const hashes = staged.map((s) => keyHash(tenantId, s.event.eventId));
-  const stored = await trx.db
-    .with(
-      (cte) => cte('hashed').materialized(),
-      (qb) =>
-        qb
-          .selectFrom('exposure_events')
-          .select(['tenant_id', 'event_id'])
-          .where(hashIn(sql.ref('event_hash'), hashes)),
-    )
+  const stored = await withRowsOfHashes(trx.db, 'exposure_events', 'event_hash', hashes)
     .selectFrom('hashed')
     .select('event_id')
     .where('tenant_id', '=', tenantId)

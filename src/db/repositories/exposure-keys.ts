@@ -6,7 +6,7 @@
  * condition that always comes with the hash drops.
  */
 import { createHash } from 'node:crypto';
-import { type Kysely, PostgresAdapter, type RawBuilder, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type QueryCreator, type RawBuilder, sql } from 'kysely';
 import type { Engine } from '../../config.ts';
 import type { Database } from '../tables.ts';
 
@@ -33,41 +33,44 @@ export function hashIn(column: RawBuilder<unknown>, hashes: readonly bigint[]): 
 }
 
 /**
- * The rows of exposures_current (as `c`) or exposure_events (as `e`) with one of these key hashes, to
- * select from. DuckDB looks an IN list up through the index only when it is the table's sole condition:
- * with one more (the tenant, the exact keys) and two or more hashes it scans the table instead (336 ms
- * against 4.7 ms for 20 keys at 100k exposures). So on DuckDB the hashes select into a materialized CTE,
- * which the caller's conditions then filter; PostgreSQL reads the table itself through its composite
- * indexes. Rows of other tenants or keys that share a hash come along: the caller's scope and key
- * conditions, which must always be applied, drop them.
+ * A query creator whose table `hashed` holds the rows of `table` whose `column` is one of these key
+ * hashes, on DuckDB. DuckDB looks an IN list up through the index only when it is the table's sole
+ * condition: with one more (the tenant, the exact keys) and two or more hashes it scans the table
+ * instead (336 ms against 4.7 ms for 20 keys at 100k exposures). So the hashes select into a materialized
+ * CTE, which the caller's conditions then filter. Rows of other tenants or keys that share a hash come
+ * along: the caller's scope and key conditions, which must always be applied, drop them.
+ */
+export function withRowsOfHashes<T extends 'exposures_current' | 'exposure_events'>(
+  db: Kysely<Database>,
+  table: T,
+  column: 'exposure_hash' | 'dedupe_hash' | 'event_hash',
+  hashes: readonly bigint[],
+) {
+  // Typed as the log: every table named here has the column, and the result is typed as `table` below.
+  const found = db.with(
+    (cte) => cte('hashed').materialized(),
+    (qb) =>
+      qb
+        .selectFrom(table as 'exposure_events')
+        .selectAll()
+        .where(hashIn(sql.ref(column), hashes)),
+  );
+  return found as unknown as QueryCreator<Database & { hashed: Database[T] }>;
+}
+
+/**
+ * The rows of exposures_current (as `c`) with one of these key hashes, to select from: on DuckDB through
+ * withRowsOfHashes(), on PostgreSQL the table itself, read through its composite indexes.
  */
 export function currentRowsWithHashes(db: Kysely<Database>, hashes: readonly bigint[]) {
   if (isPostgres(db)) return db.selectFrom('exposures_current as c');
-  return db
-    .with(
-      (cte) => cte('hashed').materialized(),
-      (qb) =>
-        qb
-          .selectFrom('exposures_current')
-          .selectAll()
-          .where(hashIn(sql.ref('exposure_hash'), hashes)),
-    )
-    .selectFrom('hashed as c');
+  return withRowsOfHashes(db, 'exposures_current', 'exposure_hash', hashes).selectFrom('hashed as c');
 }
 
-/** currentRowsWithHashes() for the log. */
+/** currentRowsWithHashes() for the log (as `e`). */
 export function eventRowsWithHashes(db: Kysely<Database>, hashes: readonly bigint[]) {
   if (isPostgres(db)) return db.selectFrom('exposure_events as e');
-  return db
-    .with(
-      (cte) => cte('hashed').materialized(),
-      (qb) =>
-        qb
-          .selectFrom('exposure_events')
-          .selectAll()
-          .where(hashIn(sql.ref('exposure_hash'), hashes)),
-    )
-    .selectFrom('hashed as e');
+  return withRowsOfHashes(db, 'exposure_events', 'exposure_hash', hashes).selectFrom('hashed as e');
 }
 
 const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;
