@@ -7,6 +7,7 @@ import * as eventRollups from './migrations/2026-12-01T00-10-event-rollups.ts';
 import * as rollupLevels from './migrations/2026-12-01T00-20-rollup-levels.ts';
 import * as eventActor from './migrations/2026-12-01T00-30-event-actor.ts';
 import * as eventHash from './migrations/2026-12-01T00-40-event-hash.ts';
+import * as postgresHotState from './migrations/2026-12-01T00-50-postgres-hot-state.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -17,6 +18,7 @@ const migrations = {
   '2026-12-01T00-20-rollup-levels': rollupLevels,
   '2026-12-01T00-30-event-actor': eventActor,
   '2026-12-01T00-40-event-hash': eventHash,
+  '2026-12-01T00-50-postgres-hot-state': postgresHotState,
 };
 
 /** Every migration, in the order they apply. */

@@ -316,6 +316,35 @@ for (const engine of ENGINES) {
       },
     );
 
+    it('stages each batch in an empty table: neither engine reclaims rows deleted from a temp table', async () => {
+      const tenantId = newTenant();
+      // What the connection's stage holds physically, deleted rows included (DuckDB's estimate counts
+      // them; a PostgreSQL table emptied by DELETE keeps its pages until a vacuum).
+      const stagedRows = async (db: typeof t.store.db) => {
+        if (engine === 'duckdb') {
+          const { rows } = await sql<{ rows: bigint }>`select estimated_size as rows from duckdb_tables()
+            where table_name = 'stage_exposure_events'`.execute(db);
+          return Number(rows[0]?.rows ?? 0);
+        }
+        const { rows } = await sql<{ bytes: string | null }>`select pg_relation_size(to_regclass('pg_temp.stage_exposure_events')) as bytes`.execute(
+          db,
+        );
+        return Number(rows[0]?.bytes ?? 0);
+      };
+      for (let round = 0; round < 5; round++) {
+        const events = validated(
+          Array.from({ length: 20 }, (_, i) => eventInput({ eventId: `${tenantId}-${round}-${i}`, exposureId: `s${i}` })),
+        );
+        // What the previous write left in the stage.
+        const left = await t.store.write(async (trx) => {
+          const staged = await stagedRows(trx.db);
+          await writeEvents(trx, tenantId, events);
+          return staged;
+        });
+        if (round > 0) expect(left).toBe(engine === 'duckdb' ? events.length : 0);
+      }
+    });
+
     it('rolls appended rows back with the transaction', async () => {
       const tenantId = newTenant();
       const events = validated(Array.from({ length: 50 }, (_, i) => eventInput({ exposureId: `r${i}` })));

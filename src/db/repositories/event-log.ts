@@ -119,9 +119,18 @@ async function createStage(trx: WriteTransaction): Promise<void> {
           json: 'json',
           boolean: 'boolean',
         };
-  const definitions = STAGE_COLUMNS.map((c) => sql`${sql.ref(c.name)} ${sql.raw(types[c.type])}`);
-  await sql`create temp table if not exists ${sql.table(STAGE)} (${sql.join(definitions)})`.execute(trx.db);
-  await sql`delete from ${sql.table(STAGE)}`.execute(trx.db);
+  const definitions = sql.join(STAGE_COLUMNS.map((c) => sql`${sql.ref(c.name)} ${sql.raw(types[c.type])}`));
+  // Neither engine reclaims the rows deleted from a temp table: a stage emptied by DELETE kept every
+  // event the connection ever staged (10M rows at 10M events), and each chunk scanned them all again.
+  // PostgreSQL truncates it at every commit; DuckDB makes it anew.
+  if (trx.engine === 'postgres') {
+    await sql`create temp table if not exists ${sql.table(STAGE)} (${definitions}) on commit delete rows`.execute(
+      trx.db,
+    );
+    await sql`delete from ${sql.table(STAGE)}`.execute(trx.db);
+  } else {
+    await sql`create or replace temp table ${sql.table(STAGE)} (${definitions})`.execute(trx.db);
+  }
 }
 
 /**
