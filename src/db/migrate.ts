@@ -7,7 +7,7 @@ import * as eventRollups from './migrations/2026-12-01T00-10-event-rollups.ts';
 import * as rollupLevels from './migrations/2026-12-01T00-20-rollup-levels.ts';
 import * as eventActor from './migrations/2026-12-01T00-30-event-actor.ts';
 import * as eventHash from './migrations/2026-12-01T00-40-event-hash.ts';
-import * as postgresHotState from './migrations/2026-12-01T00-50-postgres-hot-state.ts';
+import * as postgresIndexes from './migrations/2026-12-01T00-50-postgres-indexes.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -18,7 +18,7 @@ const migrations = {
   '2026-12-01T00-20-rollup-levels': rollupLevels,
   '2026-12-01T00-30-event-actor': eventActor,
   '2026-12-01T00-40-event-hash': eventHash,
-  '2026-12-01T00-50-postgres-hot-state': postgresHotState,
+  '2026-12-01T00-50-postgres-indexes': postgresIndexes,
 };
 
 /** Every migration, in the order they apply. */
