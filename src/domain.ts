@@ -230,6 +230,23 @@ export const NO_DISPOSITION = 'none';
 export type SlaPolicy = Record<Severity, number | null>;
 /** The SLA policy of a tenant that has not set one. */
 export const DEFAULT_SLA_POLICY: SlaPolicy = { CRITICAL: 7, HIGH: 30, MEDIUM: 90, LOW: 180, INFO: null };
+/** SLA days are whole days of 24 hours, on both engines and here, whatever the time zone. */
+export const SLA_DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When an open streak must be remediated by: its start plus the days of the severity; null without either. */
+export function slaDueAt(openSince: Date | null, severity: Severity, policy: SlaPolicy): Date | null {
+  const days = policy[severity];
+  return openSince === null || days === null ? null : new Date(openSince.getTime() + days * SLA_DAY_MS);
+}
+
+/** A decision other than "none" is set and has not lapsed at `now`. */
+export function isDispositionActive(status: string | null, expiresAt: string | null, now: Date): boolean {
+  return (
+    status !== null &&
+    status !== NO_DISPOSITION &&
+    (expiresAt === null || Date.parse(expiresAt) > now.getTime())
+  );
+}
 
 /**
  * A refusal the caller can act on: a code, a message that says what to change, and details such as the

@@ -11,7 +11,7 @@ import { clientError } from '../errors.ts';
 
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;
-  AuthScopes: { viewer: boolean; ingestor: boolean; admin: boolean };
+  AuthScopes: { viewer: boolean; ingestor: boolean; analyst: boolean; admin: boolean };
   Scalars: {
     // Output: exposure fields of type timestamptz are ISO text, as events carry them.
     DateTime: { Input: Date; Output: Date | string };
