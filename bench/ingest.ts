@@ -116,6 +116,7 @@ function generateEvents(): ExposureEvent[] {
       resource: next() < 0.5 ? { port, tags: ['external', `zone-${office}`] } : null,
       dispositionStatus: next() < 0.1 ? 'accepted_risk' : null,
       dispositionReason: null,
+      dispositionExpiresAt: null,
       rawPayload: { scanner: 'bench', run, port, banner: `service banner ${i % 97}` },
     };
     events.push(event);

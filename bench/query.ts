@@ -79,7 +79,7 @@ const OPERATIONS: Operation[] = [
       query: print(DashboardSummaryDocument),
       variables: { filter: { statuses: ['OPEN'] } },
     }),
-    bare: (db) => findExposureSummary(db, SCOPE, { statuses: ['OPEN'] }),
+    bare: (db) => findExposureSummary(db, SCOPE, { statuses: ['OPEN'] }, new Date()),
   },
   {
     name: 'exposures page',

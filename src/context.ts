@@ -11,14 +11,19 @@ export interface GatewayServices {
   config: Config;
   store: Store;
   changes: ChangeFeed;
+  /** The clock SLA deadlines and decision expiries are judged by; tests set it. Default: the system's. */
+  clock?: () => Date;
 }
 
 export interface GatewayContext extends GatewayServices {
   principal: Principal;
   /** Every repository call takes this: the tenant and offices of the caller. */
   scope: Scope;
+  /** The request's instant: the clock read once, so every field of a response is judged at one time. */
+  now(): Date;
 }
 
 export function createContext(services: GatewayServices, principal: Principal): GatewayContext {
-  return { ...services, principal, scope: scopeOf(principal) };
+  const at = services.clock?.() ?? new Date();
+  return { ...services, principal, scope: scopeOf(principal), now: () => at };
 }

@@ -14,8 +14,11 @@ export function scopeIncludesOffice(scope: Scope, officeId: string): boolean {
   return scope.officeIds === 'all' || scope.officeIds.includes(officeId);
 }
 
-/** viewer: queries and subscriptions; ingestor: ingest mutations; admin: everything. */
-export const ROLES = ['viewer', 'ingestor', 'admin'] as const;
+/**
+ * viewer: queries and subscriptions; ingestor: ingest mutations; analyst: what a viewer may, and triage;
+ * admin: everything.
+ */
+export const ROLES = ['viewer', 'ingestor', 'analyst', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const SEVERITIES = ['INFO', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
@@ -31,14 +34,18 @@ export type ValueType = 'text' | 'timestamptz' | 'integer' | 'double' | 'json' |
 /**
  * How the current state takes a field from the events of its exposure:
  * - latest: from the latest event in fold order (timestamp, event id), even when that event leaves it empty;
- * - coalesced: from the latest event that has it, so a null never erases a known value.
+ * - coalesced: from the latest event that has it, so a null never erases a known value;
+ * - grouped: from the event its `leader` (a coalesced field) comes from, null included: the fields of
+ *   one decision move together, so a later decision never keeps an earlier one's reason or expiry.
  */
-export type MergeRule = 'latest' | 'coalesced';
+export type MergeRule = 'latest' | 'coalesced' | 'grouped';
 
 interface FieldSpec {
   column: string;
   type: ValueType;
   merge: MergeRule;
+  /** grouped: the coalesced field whose event this one is taken from. */
+  leader?: string;
   /** Every event has it. */
   required?: true;
   /** The TypeScript type when it is narrower than its storage type. */
@@ -67,8 +74,22 @@ export const EXPOSURE_FIELDS = {
   serviceProduct: { column: 'service_product', type: 'text', merge: 'coalesced' },
   serviceVersion: { column: 'service_version', type: 'text', merge: 'coalesced' },
   resource: { column: 'resource', type: 'json', merge: 'coalesced' },
+  // A triage decision is one group: the latest event that sets a dispositionStatus ("none" clears it)
+  // decides the reason and the expiry too, even where it leaves them empty; an event without a
+  // dispositionStatus changes none of the three.
   dispositionStatus: { column: 'disposition_status', type: 'text', merge: 'coalesced' },
-  dispositionReason: { column: 'disposition_reason', type: 'text', merge: 'coalesced' },
+  dispositionReason: {
+    column: 'disposition_reason',
+    type: 'text',
+    merge: 'grouped',
+    leader: 'dispositionStatus',
+  },
+  dispositionExpiresAt: {
+    column: 'disposition_expires_at',
+    type: 'timestamptz',
+    merge: 'grouped',
+    leader: 'dispositionStatus',
+  },
 } as const satisfies Record<string, FieldSpec>;
 
 export type ExposureField = keyof typeof EXPOSURE_FIELDS;
@@ -76,7 +97,10 @@ type Spec<F extends ExposureField> = (typeof EXPOSURE_FIELDS)[F];
 export type LatestField = {
   [F in ExposureField]: Spec<F>['merge'] extends 'latest' ? F : never;
 }[ExposureField];
-export type CoalescedField = Exclude<ExposureField, LatestField>;
+export type CoalescedField = {
+  [F in ExposureField]: Spec<F>['merge'] extends 'coalesced' ? F : never;
+}[ExposureField];
+export type GroupedField = Exclude<ExposureField, LatestField | CoalescedField>;
 
 /** The column of each field, and the fields by merge rule, in the list's order. */
 export type ColumnOf<F extends ExposureField> = Spec<F>['column'];
@@ -87,6 +111,14 @@ export const LATEST_FIELDS = FIELD_NAMES.filter(
 export const COALESCED_FIELDS = FIELD_NAMES.filter(
   (f) => EXPOSURE_FIELDS[f].merge === 'coalesced',
 ) as CoalescedField[];
+export const GROUPED_FIELDS = FIELD_NAMES.filter(
+  (f) => EXPOSURE_FIELDS[f].merge === 'grouped',
+) as GroupedField[];
+
+/** The coalesced field whose event a grouped field is taken from. */
+export function leaderOf(field: GroupedField): CoalescedField {
+  return EXPOSURE_FIELDS[field].leader;
+}
 
 interface ValueOfType {
   text: string;
@@ -132,6 +164,11 @@ export interface ExposureEvent extends ExposureKey, ExposureFieldValues {
  */
 export function foldPosition(event: Pick<ExposureEvent, 'timestamp' | 'eventId'>): string {
   return event.timestamp + event.eventId;
+}
+
+/** Byte order of UTF-8, as both engines compare keys (PostgreSQL columns use COLLATE "C"). */
+export function compareText(a: string, b: string): number {
+  return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** An event input field that failed validation, reported with the event's index in its batch. */
@@ -190,6 +227,31 @@ export type ErrorCode =
   | 'FILTER_LIST_TOO_LONG'
   | 'INVALID_CHARACTERS'
   | 'QUERY_TOO_COSTLY';
+
+/** A disposition status that clears the decision: the exposure is undecided again. */
+export const NO_DISPOSITION = 'none';
+
+/** SLA days to remediate per severity; null: no SLA for that severity. */
+export type SlaPolicy = Record<Severity, number | null>;
+/** The SLA policy of a tenant that has not set one. */
+export const DEFAULT_SLA_POLICY: SlaPolicy = { CRITICAL: 7, HIGH: 30, MEDIUM: 90, LOW: 180, INFO: null };
+/** SLA days are whole days of 24 hours, on both engines and here, whatever the time zone. */
+export const SLA_DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When an open streak must be remediated by: its start plus the days of the severity; null without either. */
+export function slaDueAt(openSince: Date | null, severity: Severity, policy: SlaPolicy): Date | null {
+  const days = policy[severity];
+  return openSince === null || days === null ? null : new Date(openSince.getTime() + days * SLA_DAY_MS);
+}
+
+/** A decision other than "none" is set and has not lapsed at `now`. */
+export function isDispositionActive(status: string | null, expiresAt: string | null, now: Date): boolean {
+  return (
+    status !== null &&
+    status !== NO_DISPOSITION &&
+    (expiresAt === null || Date.parse(expiresAt) > now.getTime())
+  );
+}
 
 /**
  * A refusal the caller can act on: a code, a message that says what to change, and details such as the

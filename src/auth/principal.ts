@@ -16,8 +16,13 @@ export function scopeOf(principal: Principal): Scope {
   return { tenantId: principal.tenantId, officeIds: principal.officeIds };
 }
 
-/** viewer: queries and subscriptions; ingestor: ingest mutations; admin: everything. */
+/** viewer: queries and subscriptions; ingestor: ingest mutations; analyst: reads and triage; admin: everything. */
 export function authScopesOf(principal: Principal) {
   const has = (role: Role) => principal.roles.includes(role) || principal.roles.includes('admin');
-  return { viewer: has('viewer'), ingestor: has('ingestor'), admin: has('admin') };
+  return {
+    viewer: has('viewer') || has('analyst'),
+    ingestor: has('ingestor'),
+    analyst: has('analyst'),
+    admin: has('admin'),
+  };
 }

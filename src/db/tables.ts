@@ -14,9 +14,14 @@ export type Timestamp = ColumnType<Date, string, string>;
 /** JSON is written as serialized text; DuckDB reads it back as text, PostgreSQL as a value. */
 export type Json = ColumnType<unknown, string | null, string | null>;
 
+/** A timestamp that may be empty. */
+export type NullableTimestamp = ColumnType<Date | null, string | null, string | null>;
+
 type StoredValue<F extends ExposureField> = (typeof EXPOSURE_FIELDS)[F]['type'] extends 'json'
   ? Json
-  : ExposureFieldValues[F];
+  : (typeof EXPOSURE_FIELDS)[F]['type'] extends 'timestamptz'
+    ? NullableTimestamp
+    : ExposureFieldValues[F];
 
 /** Columns an event carries beyond its identity; the same names exist on the current-state row. */
 export type ExposureStateColumns = { [F in ExposureField as ColumnOf<F>]: StoredValue<F> } & {
@@ -63,6 +68,12 @@ export type ExposureCurrentTable = ExposureStateColumns &
     last_position: string;
     /** How many events of the log the row folds. */
     event_count: number;
+    /** Start of the current OPEN streak (see fold.ts); null while CLOSED. */
+    open_since: NullableTimestamp;
+    /** The fold position of the event that started it. */
+    open_since_position: string | null;
+    /** The fold position of the latest CLOSED event; null when there is none. */
+    closed_position: string | null;
     /** keyHash(tenant_id, office_id, exposure_id). */
     exposure_hash: bigint;
   };
@@ -134,6 +145,17 @@ export interface IngestBatchTable {
   created_at: Timestamp;
 }
 
+/** A tenant's SLA days per severity; null: no SLA. A tenant without a row has DEFAULT_SLA_POLICY. */
+export interface SlaPolicyTable {
+  tenant_id: string;
+  critical: number | null;
+  high: number | null;
+  medium: number | null;
+  low: number | null;
+  info: number | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   exposure_events: ExposureEventTable;
   exposures_current: ExposureCurrentTable;
@@ -144,6 +166,7 @@ export interface Database {
   event_rollups: EventRollupTable;
   office_event_rollups: OfficeEventRollupTable;
   tenant_event_rollups: TenantEventRollupTable;
+  sla_policies: SlaPolicyTable;
 }
 
 export type ExposureEventRow = Selectable<ExposureEventTable>;

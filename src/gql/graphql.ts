@@ -32,7 +32,9 @@ export type ExposureEventInput = {
   confidence?: number | null | undefined;
   /** Unique per office when given: a second event with the same key is a duplicate. */
   dedupeKey?: string | null | undefined;
-  /** Why that decision was made. */
+  /** When the decision lapses; taken only with a dispositionStatus. */
+  dispositionExpiresAt?: string | null | undefined;
+  /** Why that decision was made; taken only with a dispositionStatus. */
   dispositionReason?: string | null | undefined;
   /** Triage decision, e.g. accepted_risk. */
   dispositionStatus?: string | null | undefined;
@@ -81,6 +83,8 @@ export type ExposureEventInput = {
 /** Conditions on the current state of exposures, all of which must hold. A list matches any of its values; an empty list matches nothing. Time ranges include "From" and exclude "To". */
 export type ExposureFilter = {
   assetIds?: Array<string> | null | undefined;
+  /** Active triage decisions with one of these statuses (lapsed ones do not count); "none" matches exposures without an active decision. */
+  dispositionStatuses?: Array<string> | null | undefined;
   /** Destination IP inside this CIDR, e.g. "10.0.0.0/8" or "2001:db8::/32". */
   dstIpIn?: string | null | undefined;
   dstPorts?: Array<number> | null | undefined;
@@ -97,6 +101,12 @@ export type ExposureFilter = {
   minSeverity?: Severity | null | undefined;
   /** Only these offices (always within the offices of the token). */
   officeIds?: Array<string | number> | null | undefined;
+  /** Open streak started at or after this. */
+  openSinceFrom?: string | null | undefined;
+  /** Open streak started before this. */
+  openSinceTo?: string | null | undefined;
+  /** true: OPEN and past the SLA due time (the tenant's slaPolicy); false: every other. */
+  overdue?: boolean | null | undefined;
   protocols?: Array<string> | null | undefined;
   /** Case-insensitive substring of exposureId, assetId, assetHostname or dstIp. */
   search?: string | null | undefined;

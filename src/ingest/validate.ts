@@ -75,6 +75,7 @@ const KNOWN_FIELDS = new Set<string>([
   'confidence',
   'dstPort',
   'resource',
+  'dispositionExpiresAt',
   'rawPayload',
 ]);
 
@@ -151,7 +152,7 @@ class EventChecker {
     }
 
     const event = {
-      timestamp: this.timestamp(),
+      timestamp: this.timestamp('timestamp', true),
       officeId: this.text('officeId', MAX_ID_LENGTH),
       exposureId: this.text('exposureId', MAX_ID_LENGTH),
       exposureClass: this.text('exposureClass', MAX_TEXT_LENGTH),
@@ -176,6 +177,8 @@ class EventChecker {
       resource: this.json('resource'),
       dispositionStatus: this.text('dispositionStatus', MAX_TEXT_LENGTH),
       dispositionReason: this.text('dispositionReason', MAX_TEXT_LENGTH),
+      // An expiry is a decision about the future: only the lower bound of timestamps applies.
+      dispositionExpiresAt: this.timestamp('dispositionExpiresAt', false),
       rawPayload: this.json('rawPayload'),
     };
     const eventId = this.text('eventId', MAX_ID_LENGTH);
@@ -247,30 +250,26 @@ class EventChecker {
     return value;
   }
 
-  private timestamp(): string | null {
-    const value = this.raw.timestamp;
+  private timestamp(field: 'timestamp' | 'dispositionExpiresAt', skewBound: boolean): string | null {
+    const value = this.raw[field];
     if (value === undefined || value === null || value === '') return null;
     const match = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
     if (typeof value !== 'string' || !match) {
       return this.reject(
-        'timestamp',
+        field,
         'INVALID_TIMESTAMP',
         'must be ISO-8601 with an offset, e.g. 2026-01-31T12:00:00Z',
       );
     }
     const millis = Date.parse(value);
     if (Number.isNaN(millis) || !isCalendarTime(match)) {
-      return this.reject('timestamp', 'INVALID_TIMESTAMP', 'is not a valid date and time');
+      return this.reject(field, 'INVALID_TIMESTAMP', 'is not a valid date and time');
     }
     if (millis < EARLIEST_TIMESTAMP) {
-      return this.reject('timestamp', 'OUT_OF_RANGE', 'must not be before 1970-01-01T00:00:00Z');
+      return this.reject(field, 'OUT_OF_RANGE', 'must not be before 1970-01-01T00:00:00Z');
     }
-    if (millis > this.latestAllowed) {
-      return this.reject(
-        'timestamp',
-        'FUTURE_TIMESTAMP',
-        'is further in the future than the allowed clock skew',
-      );
+    if (skewBound && millis > this.latestAllowed) {
+      return this.reject(field, 'FUTURE_TIMESTAMP', 'is further in the future than the allowed clock skew');
     }
     // Millisecond precision: both engines and JavaScript agree on it exactly.
     return new Date(millis).toISOString();
@@ -279,7 +278,10 @@ class EventChecker {
 
 /** A stable id from the event's content, so a resent event without an id is still a duplicate. */
 export function deriveEventId(event: Omit<ExposureEvent, 'eventId'>): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(event)).digest('hex')}`;
+  // Left out when empty, as it was before the field existed: resent events keep their derived ids.
+  const { dispositionExpiresAt, ...earlier } = event;
+  const content = dispositionExpiresAt === null ? earlier : event;
+  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
 }
 
 /** JSON with object keys sorted at every level, so equal content gives equal text. */

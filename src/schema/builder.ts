@@ -11,9 +11,10 @@ import { clientError } from '../errors.ts';
 
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;
-  AuthScopes: { viewer: boolean; ingestor: boolean; admin: boolean };
+  AuthScopes: { viewer: boolean; ingestor: boolean; analyst: boolean; admin: boolean };
   Scalars: {
-    DateTime: { Input: Date; Output: Date };
+    // Output: exposure fields of type timestamptz are ISO text, as events carry them.
+    DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
     IPAddress: { Input: string; Output: string };
     File: { Input: File; Output: never };

@@ -18,6 +18,7 @@ type GraphQLType =
   | 'Int'
   | 'IPAddress'
   | 'JSON'
+  | 'DateTime'
   | typeof ExposureStatus
   | typeof Severity;
 
@@ -78,6 +79,13 @@ const GRAPHQL_FIELDS = {
     description: { state: 'Triage decision, e.g. accepted_risk.', event: 'Triage decision.' },
   },
   dispositionReason: { type: 'String', description: 'Why that decision was made.' },
+  dispositionExpiresAt: {
+    type: 'DateTime',
+    description: {
+      state: 'When the triage decision lapses; null: it does not.',
+      event: 'When the decision lapses; null: it does not.',
+    },
+  },
 } satisfies { [F in ExposureField]: GraphQLField<F> };
 
 interface ExposeOptions {

@@ -11,7 +11,7 @@ import {
   findExposures,
   findExposuresByKeys,
 } from '../db/repositories/exposures.ts';
-import type { ExposureKey } from '../domain.ts';
+import { type ExposureKey, isDispositionActive, slaDueAt } from '../domain.ts';
 import { clientError } from '../errors.ts';
 import { builder } from './builder.ts';
 import { OrderDirection } from './enums.ts';
@@ -19,6 +19,7 @@ import { ExposureEventConnection } from './event.ts';
 import { exposureFields } from './exposure-fields.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';
 import { connectionOf, forwardPageArgs, pageArgs } from './node.ts';
+import { slaPolicyOf } from './sla-policy.ts';
 
 /** The loader key of an exposure, which is also the id part of its global id. */
 export function exposureNodeKey(officeId: string, exposureId: string): string {
@@ -104,6 +105,33 @@ Exposure.implement({
       type: 'DateTime',
       description: 'Timestamp of the latest event.',
     }),
+    openSince: t.expose('openSince', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'Start of the current OPEN streak: the first OPEN event after the latest CLOSED one (after a reopen it is later than firstSeen); null while CLOSED.',
+    }),
+    slaDueAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        "openSince plus the SLA days of the current severity (the tenant's slaPolicy); null when CLOSED or the severity has no SLA.",
+      resolve: async (exposure, _args, context) =>
+        slaDueAt(exposure.openSince, exposure.severity, await slaPolicyOf(context)),
+    }),
+    overdue: t.boolean({
+      description: 'OPEN and past slaDueAt, judged when the request arrived.',
+      resolve: async (exposure, _args, context) => {
+        const due = slaDueAt(exposure.openSince, exposure.severity, await slaPolicyOf(context));
+        return exposure.status === 'OPEN' && due !== null && context.now().getTime() > due.getTime();
+      },
+    }),
+    dispositionActive: t.boolean({
+      description:
+        'A triage decision other than "none" is set and has not lapsed (dispositionExpiresAt is null or later than now).',
+      resolve: (exposure, _args, context) =>
+        isDispositionActive(exposure.dispositionStatus, exposure.dispositionExpiresAt, context.now()),
+    }),
     events: t.loadable({
       type: ExposureEventConnection,
       description: 'The events of this exposure, newest first.',
@@ -170,7 +198,7 @@ builder.queryField('exposures', (t) =>
       ...pageArgs(t.arg),
     },
     resolve: async (_root, args, context) => {
-      const filter = toExposureFilter(args.filter);
+      const filter = toExposureFilter(args.filter, context.now);
       const order = args.orderBy ?? DEFAULT_EXPOSURE_ORDER;
       const { db } = context.store;
       return connectionOf(

@@ -32,6 +32,15 @@ export const ExposureFilterInput = builder.inputType('ExposureFilter', {
     search: t.string({
       description: 'Case-insensitive substring of exposureId, assetId, assetHostname or dstIp.',
     }),
+    overdue: t.boolean({
+      description: "true: OPEN and past the SLA due time (the tenant's slaPolicy); false: every other.",
+    }),
+    dispositionStatuses: t.stringList({
+      description:
+        'Active triage decisions with one of these statuses (lapsed ones do not count); "none" matches exposures without an active decision.',
+    }),
+    openSinceFrom: t.field({ type: 'DateTime', description: 'Open streak started at or after this.' }),
+    openSinceTo: t.field({ type: 'DateTime', description: 'Open streak started before this.' }),
   }),
 });
 
@@ -84,11 +93,18 @@ function checkFilter(input: Record<string, unknown>): void {
   }
 }
 
-/** The repository filter for an ExposureFilter argument; a bad CIDR is the client's error. */
-export function toExposureFilter(input: ExposureFilterArg | null | undefined): ExposureFilter | null {
+/**
+ * The repository filter for an ExposureFilter argument, judged by `clock` (a request's instant, or the
+ * gateway's clock for a subscription, which outlives any instant); a bad CIDR is the client's error.
+ */
+export function toExposureFilter(
+  input: ExposureFilterArg | null | undefined,
+  clock: () => Date,
+): ExposureFilter | null {
   if (!input) return null;
   checkFilter(input);
-  const { dstIpIn, ...rest } = input;
+  const { dstIpIn, ...given } = input;
+  const rest = { ...given, clock };
   if (dstIpIn === null || dstIpIn === undefined) return rest;
   const dstIpRange = cidrKeyRange(dstIpIn);
   if (!dstIpRange) {

@@ -7,6 +7,8 @@ import './office.ts';
 import './timeline.ts';
 import './summary.ts';
 import './exposure.ts';
+import './sla-policy.ts';
+import './triage.ts';
 import './event.ts';
 import './quarantine.ts';
 import './ingest.ts';

@@ -115,7 +115,13 @@ const ExposureEventInput = builder.inputType('ExposureEventInput', {
     serviceVersion: t.string({ description: 'Version of that product.' }),
     resource: t.field({ type: 'JSON', description: 'Scanner-specific details (at most 64 KiB as JSON).' }),
     dispositionStatus: t.string({ description: 'Triage decision, e.g. accepted_risk.' }),
-    dispositionReason: t.string({ description: 'Why that decision was made.' }),
+    dispositionReason: t.string({
+      description: 'Why that decision was made; taken only with a dispositionStatus.',
+    }),
+    dispositionExpiresAt: t.field({
+      type: 'DateTime',
+      description: 'When the decision lapses; taken only with a dispositionStatus.',
+    }),
     rawPayload: t.field({
       type: 'JSON',
       description: 'The scanner’s original record (at most 64 KiB as JSON).',
@@ -152,6 +158,7 @@ function rawEvent(input: EventArg): Record<string, unknown> {
     if (value !== null && value !== undefined) raw[field] = value;
   }
   raw.timestamp = input.timestamp.toISOString();
+  if (input.dispositionExpiresAt) raw.dispositionExpiresAt = input.dispositionExpiresAt.toISOString();
   raw.officeId = String(input.officeId);
   return raw;
 }

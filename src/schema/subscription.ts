@@ -48,7 +48,11 @@ builder.subscriptionField('exposureChanged', (t) =>
     description:
       'The new state of each exposure that matches the filter, after every committed ingest that touched it. Served over server-sent events (Accept: text/event-stream).',
     args: { filter: t.arg({ type: ExposureFilterInput }) },
-    subscribe: (_root, args, context) => changedExposures(context, toExposureFilter(args.filter)),
+    subscribe: (_root, args, context) =>
+      changedExposures(
+        context,
+        toExposureFilter(args.filter, () => context.clock?.() ?? new Date()),
+      ),
     resolve: (exposure) => exposure,
   }),
 );

@@ -11,7 +11,8 @@ import { ExposureStatus, Severity } from './enums.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';
 
 export const ExposureSummary = builder.objectRef<ExposureSummaryRow>('ExposureSummary').implement({
-  description: 'How many exposures match, in all, by status and by severity.',
+  description:
+    'How many exposures match, in all, by status, by severity, overdue and with an active triage decision.',
   fields: (t) => ({
     total: t.exposeInt('total', { description: 'Every matching exposure.' }),
     open: t.exposeInt('open', { description: 'Matching exposures whose status is OPEN.' }),
@@ -21,6 +22,12 @@ export const ExposureSummary = builder.objectRef<ExposureSummaryRow>('ExposureSu
     medium: t.exposeInt('medium', { description: 'Matching exposures of severity MEDIUM.' }),
     high: t.exposeInt('high', { description: 'Matching exposures of severity HIGH.' }),
     critical: t.exposeInt('critical', { description: 'Matching exposures of severity CRITICAL.' }),
+    overdue: t.exposeInt('overdue', {
+      description: "Matching exposures that are OPEN and past their SLA due time (the tenant's slaPolicy).",
+    }),
+    dispositioned: t.exposeInt('dispositioned', {
+      description: 'Matching exposures with an active triage decision (set, not "none", not lapsed).',
+    }),
   }),
 });
 
@@ -78,10 +85,16 @@ export const ExposureGroup = builder.objectRef<ExposureGroupRow>('ExposureGroup'
 builder.queryFields((t) => ({
   exposureSummary: t.field({
     type: ExposureSummary,
-    description: 'Counts of the exposures matching the filter, by status and by severity.',
+    description:
+      'Counts of the exposures matching the filter, by status, by severity, overdue and dispositioned.',
     args: { filter: t.arg({ type: ExposureFilterInput }) },
     resolve: (_root, args, context) =>
-      findExposureSummary(context.store.db, context.scope, toExposureFilter(args.filter)),
+      findExposureSummary(
+        context.store.db,
+        context.scope,
+        toExposureFilter(args.filter, context.now),
+        context.now(),
+      ),
   }),
   exposureGroups: t.field({
     type: [ExposureGroup],
@@ -99,7 +112,7 @@ builder.queryFields((t) => ({
       return await findExposureGroups(
         context.store.db,
         context.scope,
-        toExposureFilter(args.filter),
+        toExposureFilter(args.filter, context.now),
         args.groupBy,
       );
     },

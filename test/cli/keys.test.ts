@@ -109,7 +109,7 @@ for (const engine of ENGINES) {
         database.config,
       );
       expect(badRole.code).toBe(2);
-      expect(badRole.stderr).toContain('--roles must list viewer, ingestor, admin');
+      expect(badRole.stderr).toContain('--roles must list viewer, ingestor, analyst, admin');
       const noTenant = await runCli(['keys', 'list'], database.config);
       expect(noTenant).toMatchObject({ code: 2, stderr: expect.stringContaining('--tenant is required') });
       const unknown = await runCli(['keys', 'rotate', '--tenant', 'acme'], database.config);

@@ -242,6 +242,38 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('refuses triage and SLA changes across tenants and offices; slaPolicy is per tenant', async () => {
+      const TRIAGE = `mutation ($input: TriageExposureInput!) { triageExposure(input: $input) { id } }`;
+      const triage = (officeId: string, exposureId: string) => ({
+        input: { officeId, exposureId, dispositionStatus: 'accepted_risk', dispositionReason: 'x' },
+      });
+      const acmeBerlinAdmin = await g.token({ tenantId: 'acme', officeIds: ['berlin'], roles: ['admin'] });
+      const globexAnalyst = await g.token({ tenantId: 'globex', roles: ['analyst'] });
+      // acme's paris office is outside the token; an exposure only globex has does not exist for acme.
+      const outsideOffice = await g.graphql(TRIAGE, triage('paris', 'exp-1'), acmeBerlinAdmin);
+      expect(outsideOffice.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const globexOnly = await ingest(
+        { store: g.store, config: g.config.ingest },
+        { tenantId: 'globex', officeIds: 'all' },
+        { events: [eventInput({ officeId: 'berlin', exposureId: 'globex-only', timestamp: RANGE.from })] },
+      );
+      expect(globexOnly.eventsInserted).toBe(1);
+      const otherTenant = await g.graphql(TRIAGE, triage('berlin', 'globex-only'), acmeBerlinAdmin);
+      expect(otherTenant.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      const own = await g.graphql(TRIAGE, triage('berlin', 'globex-only'), globexAnalyst);
+      expect(own.errors).toBeUndefined();
+      // globex's decision changed nothing acme's berlin office sees.
+      expect(await walk(g, acmeBerlinToken)).toEqual(acmeBerlinAlone);
+
+      const SET = 'mutation { setSlaPolicy(input: { critical: 1 }) { critical } }';
+      expect((await g.graphql(SET, {}, globexAnalyst)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const globexAdmin = await g.token({ tenantId: 'globex', roles: ['admin'] });
+      expect((await g.graphql(SET, {}, globexAdmin)).data).toEqual({ setSlaPolicy: { critical: 1 } });
+      const policy = '{ slaPolicy { critical } }';
+      expect((await g.graphql(policy, {}, globexToken)).data).toEqual({ slaPolicy: { critical: 1 } });
+      expect((await g.graphql(policy, {}, acmeToken)).data).toEqual({ slaPolicy: { critical: 7 } });
+    });
+
     it('hides offices outside the token', async () => {
       const berlinOnly = await walk(g, acmeBerlinToken);
       expect(strings(berlinOnly).filter((s) => s.includes('paris'))).toEqual([]);

@@ -21,7 +21,8 @@ export function toState(row: ExposureRow): ExposureState {
   const values = Object.fromEntries(
     FIELD_NAMES.map((field) => {
       const value = row[EXPOSURE_FIELDS[field].column];
-      // DuckDB reads JSON back as text, PostgreSQL as a value.
+      // DuckDB reads JSON back as text, PostgreSQL as a value; timestamps come back as Date.
+      if (value instanceof Date) return [field, value.toISOString()];
       return [
         field,
         EXPOSURE_FIELDS[field].type === 'json' && typeof value === 'string' ? JSON.parse(value) : value,
@@ -36,6 +37,7 @@ export function toState(row: ExposureRow): ExposureState {
     lastSeen: row.last_seen.toISOString(),
     lastEventId: row.last_event_id,
     eventCount: Number(row.event_count),
+    openSince: row.open_since?.toISOString() ?? null,
   };
 }
 

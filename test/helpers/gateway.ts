@@ -20,6 +20,8 @@ export interface TestGateway extends TestStore {
   yoga: Gateway;
   config: Config;
   changes: ChangeFeed;
+  /** The gateway's clock: the system's until a test sets an instant. */
+  clock: { at: Date | null };
   token(claims?: {
     tenantId?: string;
     officeIds?: string[];
@@ -45,7 +47,8 @@ export async function openTestGateway(
     env.QUERY_TIMEOUT_MS ? { queryTimeoutMs: config.database.queryTimeoutMs } : {},
   );
   const changes = new ChangeFeed();
-  const yoga = createGateway({ config, store: t.store, changes });
+  const clock: TestGateway['clock'] = { at: null };
+  const yoga = createGateway({ config, store: t.store, changes, clock: () => clock.at ?? new Date() });
   const token: TestGateway['token'] = (claims = {}) =>
     signToken(TEST_SECRET, {
       tenantId: claims.tenantId ?? 'acme',
@@ -59,6 +62,7 @@ export async function openTestGateway(
     yoga,
     config,
     changes,
+    clock,
     token,
     async graphql(document, variables, bearer = defaultToken) {
       const response = await yoga.fetch('http://gateway/graphql', {

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dropBatchRepeats as dropStagedRepeats } from '../../src/db/repositories/event-log.ts';
-import { COALESCED_FIELDS, type ExposureEvent } from '../../src/domain.ts';
+import { COALESCED_FIELDS, compareText, type ExposureEvent, foldPosition } from '../../src/domain.ts';
 import {
   applyEvent,
   compareEvents,
-  compareText,
   exposureKey,
   foldEvents,
   type MergeableState,
   mergeStates,
+  type OpenStreakLookup,
   stateOfEvent,
 } from '../../src/ingest/fold.ts';
 
@@ -48,6 +48,7 @@ function event(overrides: Partial<ExposureEvent> = {}): ExposureEvent {
     resource: null,
     dispositionStatus: null,
     dispositionReason: null,
+    dispositionExpiresAt: null,
     rawPayload: null,
     ...overrides,
   };
@@ -132,7 +133,6 @@ describe('applyEvent and foldEvents', () => {
       serviceVersion: '0.9',
       resource: { port: 3389 },
       dispositionStatus: 'accepted_risk',
-      dispositionReason: 'lab',
     };
     expect(Object.keys(values).sort()).toEqual([...COALESCED_FIELDS].sort());
     const state = only(
@@ -143,6 +143,52 @@ describe('applyEvent and foldEvents', () => {
     );
     // Zero is a value, not an absence.
     expect(state).toMatchObject(values);
+  });
+
+  it('moves the disposition reason and expiry with the latest event that sets a disposition status', () => {
+    const decided = {
+      dispositionStatus: 'accepted_risk',
+      dispositionReason: 'lab host',
+      dispositionExpiresAt: '2026-03-01T00:00:00.000Z',
+    };
+    const first = event({ ...decided, timestamp: '2026-01-10T00:00:00.000Z' });
+    // A reason without a status is no decision; an event without a status keeps the decision.
+    const reasonOnly = event({ dispositionReason: 'stray', timestamp: '2026-01-11T00:00:00.000Z' });
+    expect(only(foldEvents([first, reasonOnly]))).toMatchObject(decided);
+    // A later decision without an expiry does not inherit the earlier one's.
+    const later = event({
+      dispositionStatus: 'false_positive',
+      dispositionReason: 'not reachable',
+      timestamp: '2026-01-12T00:00:00.000Z',
+    });
+    expect(only(foldEvents([later, reasonOnly, first]))).toMatchObject({
+      dispositionStatus: 'false_positive',
+      dispositionReason: 'not reachable',
+      dispositionExpiresAt: null,
+    });
+    const cleared = event({ dispositionStatus: 'none', timestamp: '2026-01-13T00:00:00.000Z' });
+    expect(only(foldEvents([first, cleared]))).toMatchObject({
+      dispositionStatus: 'none',
+      dispositionReason: null,
+      dispositionExpiresAt: null,
+    });
+  });
+
+  it('starts the open streak at the first OPEN event after the latest CLOSED one', () => {
+    const at = (day: number, status: 'OPEN' | 'CLOSED') =>
+      event({ timestamp: `2026-01-${String(day).padStart(2, '0')}T00:00:00.000Z`, status });
+    const reopened = foldEvents([
+      at(10, 'OPEN'),
+      at(11, 'OPEN'),
+      at(12, 'CLOSED'),
+      at(13, 'OPEN'),
+      at(14, 'OPEN'),
+    ]);
+    expect(only(reopened)).toMatchObject({ status: 'OPEN', openSince: '2026-01-13T00:00:00.000Z' });
+    expect(only(foldEvents([at(10, 'OPEN'), at(12, 'CLOSED')]))).toMatchObject({ openSince: null });
+    expect(only(foldEvents([at(10, 'OPEN'), at(11, 'OPEN')]))).toMatchObject({
+      openSince: '2026-01-10T00:00:00.000Z',
+    });
   });
 
   it('takes an optional value from the latest event that has it', () => {
@@ -247,25 +293,47 @@ describe('mergeStates', () => {
       ),
       status: fc.constantFrom('OPEN' as const, 'CLOSED' as const),
       eventAction: fc.constantFrom(null, 'detected'),
+      dispositionStatus: fc.constantFrom(null, 'accepted_risk', 'none'),
+      dispositionReason: fc.constantFrom(null, 'lab'),
+      dispositionExpiresAt: fc.constantFrom(null, '2026-02-01T00:00:00.000Z'),
       riskScore: fc.constantFrom(null, 0, 50),
       serviceName: fc.constantFrom(null, 'rdp', 'ssh'),
       resource: fc.constantFrom(null, { port: 1 }),
     }),
     { minLength: 1, maxLength: 8, selector: (e) => e.eventId },
   );
-  const merge = (events: readonly ExposureEvent[]) => events.map(stateOfEvent).reduce(mergeStates);
-  const withoutPositions = ({ lastPosition: _l, positions: _p, ...state }: MergeableState) => state;
+  /** The lookup the store makes in the log, here over the events of the scenario. */
+  const lookupIn =
+    (log: readonly ExposureEvent[]): OpenStreakLookup =>
+    (closed) => {
+      const after = log
+        .filter((e) => e.status === 'OPEN' && compareText(foldPosition(e), closed) > 0)
+        .sort(compareEvents)[0];
+      return after ? { position: foldPosition(after), timestamp: after.timestamp } : null;
+    };
+  let log: readonly ExposureEvent[] = [];
+  const merge = (events: readonly ExposureEvent[]) =>
+    events.map(stateOfEvent).reduce((a, b) => mergeStates(a, b, lookupIn(log)));
+  const withoutPositions = ({
+    lastPosition: _l,
+    positions: _p,
+    closedPosition: _c,
+    openSincePosition: _o,
+    ...state
+  }: MergeableState) => state;
 
   it('merged in any order and grouping, gives the in-order fold', () => {
     fc.assert(
       fc.property(eventsArb, fc.integer({ min: 0, max: 7 }), (inputs, cut) => {
         const events = inputs.map((input) => event(input));
+        log = events;
         const folded = only(foldEvents(events));
         expect(withoutPositions(merge([...events].reverse()))).toEqual(folded);
         // Two groups merged separately, then together: a batch merged into a stored state.
         const at = cut % events.length;
         const [left, right] = [events.slice(0, at), events.slice(at)];
-        const grouped = left.length === 0 ? merge(right) : mergeStates(merge(right), merge(left));
+        const grouped =
+          left.length === 0 ? merge(right) : mergeStates(merge(right), merge(left), lookupIn(events));
         expect(withoutPositions(grouped)).toEqual(folded);
       }),
     );
@@ -279,14 +347,20 @@ describe('mergeStates', () => {
     });
     fc.assert(
       fc.property(statesArb, (subsets) => {
-        const [a, b, c] = subsets.map((inputs) => merge(inputs.map((input) => event(input)))) as [
-          MergeableState,
-          MergeableState,
-          MergeableState,
+        // A state with the events it folds: a join looks up the open streak among both sides' events.
+        type Folded = [MergeableState, ExposureEvent[]];
+        const [a, b, c] = subsets.map((inputs): Folded => {
+          const events = inputs.map((input) => event(input));
+          log = events;
+          return [merge(events), events];
+        }) as [Folded, Folded, Folded];
+        const join = ([x, xs]: Folded, [y, ys]: Folded): Folded => [
+          mergeStates(x, y, lookupIn([...xs, ...ys])),
+          [...xs, ...ys],
         ];
-        expect(mergeStates(a, b)).toEqual(mergeStates(b, a));
-        expect(mergeStates(mergeStates(a, b), c)).toEqual(mergeStates(a, mergeStates(b, c)));
-        expect({ ...mergeStates(a, a), eventCount: a.eventCount }).toEqual(a);
+        expect(join(a, b)[0]).toEqual(join(b, a)[0]);
+        expect(join(join(a, b), c)[0]).toEqual(join(a, join(b, c))[0]);
+        expect({ ...join(a, a)[0], eventCount: a[0].eventCount }).toEqual(a[0]);
       }),
     );
   });

@@ -122,7 +122,8 @@ for (const engine of ENGINES) {
         eventInput({ eventId: 'e1', timestamp: '2026-01-10T10:00:00Z', riskScore: 40, dedupeKey: 'd1' }),
         eventInput({ eventId: 'e2', timestamp: '2026-01-11T10:00:00Z', riskScore: null }),
       ]);
-      // Rows as the first schema's writer left them: the log, and a current state without positions.
+      // Rows as the first schema's writer left them: the log, and a current state without positions or
+      // open streaks, which the rebuild computes.
       const rows = events.map((e) => ({
         tenant_id: 'acme',
         event_id: e.eventId,
@@ -130,7 +131,8 @@ for (const engine of ENGINES) {
         office_id: e.officeId,
         exposure_id: e.exposureId,
         ...Object.fromEntries(
-          FIELD_NAMES.map((f) => {
+          // The expiry of a decision came later (2026-12-01T01-10-open-streaks).
+          FIELD_NAMES.filter((f) => f !== 'dispositionExpiresAt').map((f) => {
             const { column, type } = EXPOSURE_FIELDS[f];
             return [column, type === 'json' && e[f] !== null ? JSON.stringify(e[f]) : e[f]];
           }),

@@ -60,8 +60,9 @@ const eventInputArb = fc.record(
     serviceProduct: optional('openssl'),
     serviceVersion: optional('3.0.2', '1.1.1'),
     resource: optional({ port: 3389 }, { tags: ['a', 'b'], nested: { ok: true } }),
-    dispositionStatus: optional('accepted_risk'),
+    dispositionStatus: optional('accepted_risk', 'none'),
     dispositionReason: optional('lab host'),
+    dispositionExpiresAt: optional('2026-03-01T00:00:00Z', '2026-01-10T19:00:00+09:00'),
     scanRunId: optional('run-1'),
     scannerType: optional('nmap'),
   },
@@ -91,12 +92,16 @@ const scenarioArb = fc.array(eventInputArb, { minLength: 1, maxLength: 24 }).cha
       keyed: fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }),
       // Newest first: every event after the first of its exposure arrives late.
       newestFirst: fc.boolean(),
+      // CLOSED events last: each lands late, inside the OPEN streaks already stored.
+      closedLast: fc.boolean(),
       // After send `after`, send batch `batch` again (a retry, possibly much later).
       retries: fc.array(fc.record({ after: fc.nat(), batch: fc.nat() }), { maxLength: 4 }),
     })
-    .map(({ order, sizes, repeats, keyed, newestFirst, retries }) => {
+    .map(({ order, sizes, repeats, keyed, newestFirst, closedLast, retries }) => {
       if (newestFirst)
         order.sort((a, b) => Date.parse(events[b]!.timestamp) - Date.parse(events[a]!.timestamp));
+      const closed = (i: number) => Number(events[i]!.status === 'CLOSED');
+      if (closedLast) order.sort((a, b) => closed(a) - closed(b));
       const batches: Send[] = [];
       for (let start = 0, b = 0; start < order.length; b++) {
         const size = sizes[b % sizes.length]!;

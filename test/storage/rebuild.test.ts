@@ -65,6 +65,8 @@ for (const engine of ENGINES) {
             exposure_id: 'ghost',
             first_seen: row!.first_seen.toISOString(),
             last_seen: row!.last_seen.toISOString(),
+            open_since: row!.open_since?.toISOString() ?? null,
+            disposition_expires_at: row!.disposition_expires_at?.toISOString() ?? null,
             resource: null,
           })
           .execute();

@@ -13,7 +13,14 @@ import {
   type RollupLevel,
   rollupLevelFor,
 } from './event-rollups.ts';
-import { type EventFilter, type ExposureFilter, eventConditions, exposureConditions } from './filters.ts';
+import {
+  dispositionActiveCondition,
+  type EventFilter,
+  type ExposureFilter,
+  eventConditions,
+  exposureConditions,
+  overdueCondition,
+} from './filters.ts';
 
 export const TIME_BUCKETS = ['FIVE_MINUTES', 'HOUR', 'DAY', 'WEEK', 'MONTH'] as const;
 export type TimeBucket = (typeof TIME_BUCKETS)[number];
@@ -384,13 +391,18 @@ export interface ExposureSummary {
   medium: number;
   high: number;
   critical: number;
+  /** OPEN and past their SLA due time at `now`. */
+  overdue: number;
+  /** With an active (set, not "none", not lapsed) triage decision at `now`. */
+  dispositioned: number;
 }
 
-/** Exposure counts by status and by severity, in one pass. */
+/** Exposure counts by status, by severity, overdue and dispositioned at `now`, in one pass. */
 export async function findExposureSummary(
   db: Store['db'],
   scope: Scope,
   filter: ExposureFilter | null,
+  now: Date,
 ): Promise<ExposureSummary> {
   const countWhere = (column: 'status' | 'severity', value: ExposureStatus | Severity) =>
     sql<number>`cast(count(*) filter (where ${sql.ref(`c.${column}`)} = ${value}) as integer)`;
@@ -405,6 +417,12 @@ export async function findExposureSummary(
       countWhere('severity', 'MEDIUM').as('medium_exposures'),
       countWhere('severity', 'HIGH').as('high_exposures'),
       countWhere('severity', 'CRITICAL').as('critical_exposures'),
+      sql<number>`cast(count(*) filter (where ${overdueCondition(scope, 'c', now)}) as integer)`.as(
+        'overdue_exposures',
+      ),
+      sql<number>`cast(count(*) filter (where ${dispositionActiveCondition('c', now)}) as integer)`.as(
+        'dispositioned_exposures',
+      ),
     ])
     .where((eb) => exposureConditions(eb, scope, filter, 'c'))
     .executeTakeFirstOrThrow();
@@ -417,6 +435,8 @@ export async function findExposureSummary(
     medium: Number(row.medium_exposures),
     high: Number(row.high_exposures),
     critical: Number(row.critical_exposures),
+    overdue: Number(row.overdue_exposures),
+    dispositioned: Number(row.dispositioned_exposures),
   };
 }
 

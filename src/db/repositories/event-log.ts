@@ -9,21 +9,32 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Engine } from '../../config.ts';
 import {
   COALESCED_FIELDS,
+  compareText,
   EXPOSURE_FIELDS,
   type ExposureEvent,
   type ExposureField,
   type ExposureKey,
   FIELD_NAMES,
   foldPosition,
+  GROUPED_FIELDS,
   type IngestCounts,
   LATEST_FIELDS,
+  leaderOf,
   SEVERITIES,
   type ValueType,
 } from '../../domain.ts';
 import { ipKey } from '../../ip.ts';
 import type { BulkColumn, WriteTransaction } from '../database.ts';
 import { countNewEvents } from './event-rollups.ts';
-import { hashIn, keyHash, keyHashSql, withRowsOfHashes } from './exposure-keys.ts';
+import {
+  currentRowsWithHashes,
+  eventRowsWithHashes,
+  hashIn,
+  keyHash,
+  keyHashSql,
+  withRowsOfHashes,
+} from './exposure-keys.ts';
+import { exposureKeyConditions } from './exposures.ts';
 
 /** A staged event: its batch within the transaction, and the event. */
 export interface StagedEvent {
@@ -85,6 +96,8 @@ const STAGE_COLUMNS: readonly StageColumn[] = [
 ];
 
 const ids = (names: readonly string[]) => sql.join(names.map((name) => sql.ref(name)));
+/** The open streak of the state (see fold.ts): its start, that start's position, the latest CLOSED one. */
+const OPEN_STREAK_COLUMNS = ['open_since', 'open_since_position', 'closed_position'];
 const STATE_COLUMNS = FIELD_NAMES.flatMap(columnsOf);
 const CURRENT_COLUMNS = [
   'tenant_id',
@@ -97,6 +110,7 @@ const CURRENT_COLUMNS = [
   'last_event_id',
   'last_position',
   'event_count',
+  ...OPEN_STREAK_COLUMNS,
   'exposure_hash',
 ];
 
@@ -151,7 +165,10 @@ function eventStates(source: RawBuilder<unknown>): RawBuilder<unknown> {
   const positions = COALESCED_FIELDS.map((f) => sql`position as ${sql.ref(positionColumn(f))}`);
   return sql`select tenant_id, office_id, exposure_id, ${ids(STATE_COLUMNS)}, ${sql.join(positions)},
       timestamp as first_seen, timestamp as last_seen, event_id as last_event_id, position as last_position,
-      1 as event_count
+      1 as event_count,
+      case when status = 'OPEN' then timestamp end as open_since,
+      case when status = 'OPEN' then position end as open_since_position,
+      case when status = 'CLOSED' then position end as closed_position
     from (${source}) events`;
 }
 
@@ -161,14 +178,15 @@ function storedStates(source: RawBuilder<unknown>): RawBuilder<unknown> {
     (f) => sql`coalesce(${sql.ref(positionColumn(f))}, last_position) as ${sql.ref(positionColumn(f))}`,
   );
   return sql`select tenant_id, office_id, exposure_id, ${ids(STATE_COLUMNS)}, ${sql.join(positions)},
-      first_seen, last_seen, last_event_id, last_position, event_count
+      first_seen, last_seen, last_event_id, last_position, event_count, ${ids(OPEN_STREAK_COLUMNS)}
     from (${source}) stored`;
 }
 
 /**
  * The join of the states in `source` per exposure (rows as made by eventStates() or storedStates()):
  * mergeStates() in SQL, as aggregates. In the result a coalesced field's position is null where it equals
- * last_position, which most rows then leave empty.
+ * last_position, which most rows then leave empty. Where a state forgot the OPEN events after the merged
+ * latest CLOSED one (see mergeStates()), the open streak is left empty for repairOpenStreaks().
  */
 function mergeSelect(engine: Engine, source: RawBuilder<unknown>): RawBuilder<unknown> {
   const latest = (c: string) =>
@@ -183,27 +201,61 @@ function mergeSelect(engine: Engine, source: RawBuilder<unknown>): RawBuilder<un
       ? sql`arg_max(${sql.ref(c)}, ${position}) ${whereSet(field)}`
       : sql`(array_agg(${sql.ref(c)} order by ${position} desc) ${whereSet(field)})[1]`;
   };
+  // A grouped column comes from the row its leader comes from, null included.
+  const grouped = (field: ExposureField, c: string) => {
+    const position = sql.ref(positionColumn(field));
+    return engine === 'duckdb'
+      ? sql`arg_max_null(${sql.ref(c)}, ${position}) ${whereSet(field)}`
+      : sql`(array_agg(${sql.ref(c)} order by ${position} desc) ${whereSet(field)})[1]`;
+  };
+  const inStreak = sql`filter (where open_since_position is not null
+    and (merged_closed is null or open_since_position > merged_closed))`;
+  const streakStart =
+    engine === 'duckdb'
+      ? sql`arg_min(open_since, open_since_position) ${inStreak}`
+      : sql`(array_agg(open_since order by open_since_position) ${inStreak})[1]`;
   const aggregates = [
     ...LATEST_FIELDS.flatMap((f) => columnsOf(f).map((c) => sql`${latest(c)} as ${sql.ref(c)}`)),
     ...COALESCED_FIELDS.flatMap((f) => [
       ...columnsOf(f).map((c) => sql`${coalesced(f, c)} as ${sql.ref(c)}`),
       sql`max(${sql.ref(positionColumn(f))}) ${whereSet(f)} as ${sql.ref(positionColumn(f))}`,
     ]),
+    ...GROUPED_FIELDS.flatMap((f) =>
+      columnsOf(f).map((c) => sql`${grouped(leaderOf(f), c)} as ${sql.ref(c)}`),
+    ),
+    sql`max(closed_position) as closed_position`,
+    sql`min(open_since_position) ${inStreak} as open_since_position`,
+    sql`${streakStart} as open_since`,
+    sql`coalesce(bool_or(open_since_position < merged_closed and last_position > merged_closed), false)
+      as forgot_streak`,
   ];
+  const withClosed = sql`select *,
+      max(closed_position) over (partition by tenant_id, office_id, exposure_id) as merged_closed
+    from (${source}) states`;
   const merged = sql`select tenant_id, office_id, exposure_id, ${sql.join(aggregates)},
       min(first_seen) as first_seen, max(last_seen) as last_seen, ${latest('last_event_id')} as last_event_id,
       max(last_position) as last_position, cast(sum(event_count) as integer) as event_count
-    from (${source}) states
+    from (${withClosed}) states
     group by tenant_id, office_id, exposure_id`;
   const positions = COALESCED_FIELDS.map(
     (f) => sql`nullif(${sql.ref(positionColumn(f))}, last_position) as ${sql.ref(positionColumn(f))}`,
   );
   return sql`select tenant_id, office_id, exposure_id, ${ids(STATE_COLUMNS)}, ${sql.join(positions)},
       first_seen, last_seen, last_event_id, last_position, event_count,
+      case when forgot_streak then null else open_since end as open_since,
+      case when forgot_streak then null else open_since_position end as open_since_position,
+      closed_position,
       ${keyHashSql(engine, sql.ref('tenant_id'), sql.ref('office_id'), sql.ref('exposure_id'))} as exposure_hash
     from (${merged}) merged
     order by office_id, exposure_id`;
 }
+
+/**
+ * A merged row whose open streak is left for repairOpenStreaks(): it has events after its latest CLOSED
+ * one, so a streak, yet none is set.
+ */
+const STREAK_FORGOTTEN = sql<boolean>`(closed_position is not null and open_since_position is null
+  and last_position > closed_position)`;
 
 /**
  * Merging a folded batch (excluded) into a stored row (exposures_current): mergeStates() per field, as
@@ -220,26 +272,51 @@ const MERGE_ASSIGNMENTS = (() => {
   const effective = (row: string, field: ExposureField) =>
     sql`case when ${ref(row, EXPOSURE_FIELDS[field].column)} is null then null
       else coalesce(${ref(row, positionColumn(field))}, ${ref(row, 'last_position')}) end`;
+  // A null comparison means the stored row has no value: the batch's wins if it has one.
+  const batchWins = (field: ExposureField) => {
+    const [batch, current] = [effective('excluded', field), effective(stored, field)];
+    return sql`coalesce(${batch} > ${current}, ${batch} is not null)`;
+  };
   const assign = (c: string, value: RawBuilder<unknown>) => sql`${sql.ref(c)} = ${value}`;
+
+  // The open streak (mergeStates()): greatest() and least() pass over nulls on PostgreSQL.
+  const closed = sql`greatest(${ref('excluded', 'closed_position')}, ${ref(stored, 'closed_position')})`;
+  const streakAfter = (row: string) =>
+    sql`case when ${closed} is null or ${ref(row, 'open_since_position')} > ${closed}
+      then ${ref(row, 'open_since_position')} end`;
+  const forgot = (row: string) =>
+    sql`coalesce(${ref(row, 'open_since_position')} < ${closed} and ${ref(row, 'last_position')} > ${closed}, false)`;
+  const forgotten = sql`${forgot('excluded')} or ${forgot(stored)}`;
+  const start = sql`least(${streakAfter('excluded')}, ${streakAfter(stored)})`;
 
   const latest = LATEST_FIELDS.flatMap(columnsOf);
   return sql.join([
     ...[...latest, 'last_seen', 'last_event_id'].map((c) => assign(c, pick(laterBatch, c))),
     ...COALESCED_FIELDS.flatMap((field) => {
+      const wins = batchWins(field);
       const [batch, current] = [effective('excluded', field), effective(stored, field)];
-      // A null comparison means the stored row has no value: the batch's wins if it has one.
-      const batchWins = sql`coalesce(${batch} > ${current}, ${batch} is not null)`;
       return [
-        ...columnsOf(field).map((c) => assign(c, pick(batchWins, c))),
+        ...columnsOf(field).map((c) => assign(c, pick(wins, c))),
         assign(
           positionColumn(field),
-          sql`nullif(case when ${batchWins} then ${batch} else ${current} end, ${lastPosition})`,
+          sql`nullif(case when ${wins} then ${batch} else ${current} end, ${lastPosition})`,
         ),
       ];
     }),
+    ...GROUPED_FIELDS.flatMap((field) =>
+      columnsOf(field).map((c) => assign(c, pick(batchWins(leaderOf(field)), c))),
+    ),
     assign('first_seen', sql`least(${ref('excluded', 'first_seen')}, ${ref(stored, 'first_seen')})`),
     assign('last_position', lastPosition),
     assign('event_count', sql`${ref(stored, 'event_count')} + ${ref('excluded', 'event_count')}`),
+    assign('closed_position', closed),
+    assign('open_since_position', sql`case when ${forgotten} then null else ${start} end`),
+    assign(
+      'open_since',
+      sql`case when ${forgotten} or ${start} is null then null
+        when ${start} = ${ref('excluded', 'open_since_position')} then ${ref('excluded', 'open_since')}
+        else ${ref(stored, 'open_since')} end`,
+    ),
   ]);
 })();
 
@@ -352,10 +429,15 @@ async function mergeIntoCurrent(
 ): Promise<Map<string, number>> {
   const events = eventStates(sql`select ${tenantId} as tenant_id, * from ${sql.table(STAGE)}`);
   if (trx.engine === 'postgres') {
-    const merged = await sql<{ office_id: string; exposure_id: string; event_count: number }>`
+    const merged = await sql<MergedRow>`
       insert into exposures_current (${ids(CURRENT_COLUMNS)}) ${mergeSelect(trx.engine, events)}
       on conflict (tenant_id, office_id, exposure_id) do update set ${MERGE_ASSIGNMENTS}
-      returning office_id, exposure_id, event_count`.execute(trx.db);
+      returning office_id, exposure_id, event_count, ${STREAK_FORGOTTEN} as streak_forgotten`.execute(trx.db);
+    await repairOpenStreaks(
+      trx,
+      tenantId,
+      merged.rows.filter((row) => row.streak_forgotten),
+    );
     return new Map(
       merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]),
     );
@@ -391,9 +473,73 @@ async function mergeIntoCurrent(
   await sql`insert into exposures_current (${ids(CURRENT_COLUMNS)})
     select ${ids(CURRENT_COLUMNS)} from ${merged} as m
     where not exists (select 1 from ${stored} as s where ${sameKey('s', 'm')})`.execute(trx.db);
-  const counts = await sql<{ office_id: string; exposure_id: string; event_count: number }>`
-    select office_id, exposure_id, event_count from ${merged} where tenant_id = ${tenantId}`.execute(trx.db);
+  const counts = await sql<MergedRow>`
+    select office_id, exposure_id, event_count, ${STREAK_FORGOTTEN} as streak_forgotten
+    from ${merged} where tenant_id = ${tenantId}`.execute(trx.db);
+  await repairOpenStreaks(
+    trx,
+    tenantId,
+    counts.rows.filter((row) => row.streak_forgotten),
+  );
   return new Map(counts.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]));
+}
+
+interface MergedRow {
+  office_id: string;
+  exposure_id: string;
+  event_count: number;
+  streak_forgotten: boolean;
+}
+
+/**
+ * Sets the open streak of merged rows that forgot it (a late CLOSED event landed inside a stored OPEN
+ * streak that continued after it): the earliest OPEN event after the row's latest CLOSED one, looked up
+ * among that exposure's events in the log, which already holds the batch. Per key through the log's
+ * exposure index (exposure_hash on DuckDB, the composite key on PostgreSQL), never a scan; rare, as late
+ * events inside streaks are.
+ */
+async function repairOpenStreaks(
+  trx: WriteTransaction,
+  tenantId: string,
+  keys: readonly { office_id: string; exposure_id: string }[],
+): Promise<void> {
+  if (keys.length === 0) return;
+  const exposures = keys.map((k) => ({ officeId: k.office_id, exposureId: k.exposure_id }));
+  const scope = { tenantId, officeIds: 'all' as const };
+  const hashes = exposures.map((k) => keyHash(tenantId, k.officeId, k.exposureId));
+  const closed = await currentRowsWithHashes(trx.db, hashes)
+    .select(['c.office_id', 'c.exposure_id', 'c.closed_position'])
+    .where('c.tenant_id', '=', tenantId)
+    .where((eb) => exposureKeyConditions(eb, scope, exposures, 'c'))
+    .execute();
+  const opens = await eventRowsWithHashes(trx.db, hashes)
+    .select(['e.office_id', 'e.exposure_id', 'e.timestamp', positionSql(trx.engine).as('position')])
+    .where('e.tenant_id', '=', tenantId)
+    .where('e.status', '=', 'OPEN')
+    .where((eb) => exposureKeyConditions(eb, scope, exposures, 'e'))
+    .execute();
+  const starts = closed.map((row) => {
+    const after = opens
+      .filter(
+        (open) =>
+          open.office_id === row.office_id &&
+          open.exposure_id === row.exposure_id &&
+          compareText(open.position, row.closed_position ?? '') > 0,
+      )
+      .sort((a, b) => compareText(a.position, b.position))[0];
+    // The merge left it empty only because OPEN events follow the latest CLOSED one.
+    if (!after) throw new Error(`no OPEN event after the latest CLOSED one of ${row.exposure_id}`);
+    return sql`(${row.office_id}, ${row.exposure_id}, ${sql.raw(String(keyHash(tenantId, row.office_id, row.exposure_id)))},
+      ${after.timestamp.toISOString()}, ${after.position})`;
+  });
+  // The hash list on the target is its only filter, so DuckDB finds the rows through the index.
+  await sql`update exposures_current as t
+    set open_since = cast(m.open_since as timestamptz), open_since_position = m.open_since_position
+    from (values ${sql.join(starts)}) as m(office_id, exposure_id, exposure_hash, open_since, open_since_position)
+    where ${hashIn(sql.ref('t.exposure_hash'), hashes)} and t.exposure_hash = m.exposure_hash
+      and t.tenant_id = ${tenantId} and t.office_id = m.office_id and t.exposure_id = m.exposure_id`.execute(
+    trx.db,
+  );
 }
 
 /**

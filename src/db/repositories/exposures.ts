@@ -2,6 +2,7 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Scope } from '../../domain.ts';
 import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../domain.ts';
+import type { WriteTransaction } from '../database.ts';
 import type { Database, ExposureRow } from '../tables.ts';
 import { currentRowsWithHashes, hashIn, keyHash } from './exposure-keys.ts';
 import { FIELD_COLUMNS, fieldValues } from './field-columns.ts';
@@ -20,6 +21,8 @@ import {
 export interface ExposureState extends ExposureKey, ExposureFieldValues {
   firstSeen: Date;
   lastSeen: Date;
+  /** Start of the current OPEN streak; null while CLOSED. */
+  openSince: Date | null;
 }
 
 /** The columns an exposure is read with. */
@@ -29,8 +32,12 @@ const EXPOSURE_COLUMNS = [
   ...FIELD_COLUMNS.map((c) => `c.${c}` as const),
   'c.first_seen',
   'c.last_seen',
+  'c.open_since',
 ] as const;
-type ExposureColumnsRow = Pick<ExposureRow, 'office_id' | 'exposure_id' | 'first_seen' | 'last_seen'> &
+type ExposureColumnsRow = Pick<
+  ExposureRow,
+  'office_id' | 'exposure_id' | 'first_seen' | 'last_seen' | 'open_since'
+> &
   Parameters<typeof fieldValues>[0];
 
 function toExposureState(row: ExposureColumnsRow): ExposureState {
@@ -40,6 +47,7 @@ function toExposureState(row: ExposureColumnsRow): ExposureState {
     ...fieldValues(row),
     firstSeen: row.first_seen,
     lastSeen: row.last_seen,
+    openSince: row.open_since,
   };
 }
 
@@ -185,4 +193,23 @@ export async function findExposuresByKeys(
     )
     .execute();
   return rows.map(toExposureState);
+}
+
+/**
+ * The exposure with this key in the scope, read inside a write: on PostgreSQL its row is locked until
+ * the transaction ends, so what the caller writes next is based on the state no other writer changes
+ * meanwhile (DuckDB has one writer). Undefined when the scope has no such exposure.
+ */
+export async function findExposureForWrite(
+  trx: WriteTransaction,
+  scope: Scope,
+  key: ExposureKey,
+): Promise<ExposureState | undefined> {
+  const query = currentRowsWithHashes(trx.db, keyHashes(scope, [key]))
+    .select(EXPOSURE_COLUMNS)
+    .where((eb) =>
+      eb.and([exposureConditions(eb, scope, null, 'c'), exposureKeyConditions(eb, scope, [key], 'c')]),
+    );
+  const row = await (trx.engine === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+  return row ? toExposureState(row) : undefined;
 }

@@ -19,7 +19,10 @@ export function fieldValues(
   return Object.fromEntries(
     FIELD_NAMES.map((f) => {
       const { column, type } = EXPOSURE_FIELDS[f];
-      return [f, type === 'json' ? jsonValue(columns[column]) : columns[column]];
+      const value = columns[column];
+      if (type === 'json') return [f, jsonValue(value)];
+      // Events carry timestamps as ISO text; the engines read them back as Date.
+      return [f, value instanceof Date ? value.toISOString() : value];
     }),
   ) as ExposureFieldValues;
 }

@@ -1,9 +1,10 @@
 /** Filters of exposures and events as SQL conditions, always inside the caller's scope. */
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Scope } from '../../domain.ts';
-import { type ExposureStatus, SEVERITIES, type Severity } from '../../domain.ts';
+import { type ExposureStatus, NO_DISPOSITION, SEVERITIES, type Severity } from '../../domain.ts';
 import type { IpKeyRange } from '../../ip.ts';
 import { scopedOffices } from './scope.ts';
+import { slaDaysSql } from './sla-policies.ts';
 
 /** Lists are "any of"; an empty list matches nothing. Time ranges are [from, to). */
 export interface ExposureFilter {
@@ -24,6 +25,14 @@ export interface ExposureFilter {
   lastSeenTo?: Date | null;
   /** Case-insensitive substring of exposure id, asset id, asset hostname or destination IP. */
   search?: string | null;
+  /** OPEN and past the SLA due time of its severity under the tenant's policy (true), or not (false). */
+  overdue?: boolean | null;
+  /** Active decisions with one of these statuses; "none" matches exposures without an active decision. */
+  dispositionStatuses?: readonly string[] | null;
+  openSinceFrom?: Date | null;
+  openSinceTo?: Date | null;
+  /** The clock overdue and dispositionStatuses are judged by, read when the condition is built. */
+  clock?: (() => Date) | null;
 }
 
 export interface EventFilter {
@@ -78,6 +87,27 @@ class Conditions {
   }
 }
 
+/** OPEN, and its open streak began more than the SLA days of its severity before `now`. */
+export function overdueCondition(scope: Scope, alias: string, now: Date): Expression<SqlBool> {
+  const ref = (column: string) => sql.ref(`${alias}.${column}`);
+  return sql<boolean>`(${ref('status')} = 'OPEN' and exists (select 1 from ${slaDaysSql(scope.tenantId)} as sla
+    where sla.severity = ${ref('severity')} and sla.days is not null
+      and ${ref('open_since')} < ${timestampParam(now)} - sla.days * interval '24 hours'))`;
+}
+
+/** A decision other than "none" is set and has not lapsed at `now`: isDispositionActive() in SQL. */
+export function dispositionActiveCondition(alias: string, now: Date): Expression<SqlBool> {
+  const ref = (column: string) => sql.ref(`${alias}.${column}`);
+  return sql<boolean>`(${ref('disposition_status')} is not null and ${ref('disposition_status')} <> ${NO_DISPOSITION}
+    and (${ref('disposition_expires_at')} is null or ${ref('disposition_expires_at')} > ${timestampParam(now)}))`;
+}
+
+/** The instant a filter on the clock is judged at. */
+function nowOf(filter: ExposureFilter, field: string): Date {
+  if (filter.clock) return filter.clock();
+  throw new Error(`filter.${field} is judged by a clock, but the filter carries none`);
+}
+
 /** The condition for exposures_current rows under `alias`. */
 export function exposureConditions(
   eb: AnyBuilder,
@@ -106,6 +136,24 @@ export function exposureConditions(
   where.compare('first_seen', '<', filter.firstSeenTo);
   where.compare('last_seen', '>=', filter.lastSeenFrom);
   where.compare('last_seen', '<', filter.lastSeenTo);
+  where.compare('open_since', '>=', filter.openSinceFrom);
+  where.compare('open_since', '<', filter.openSinceTo);
+  if (filter.overdue !== null && filter.overdue !== undefined) {
+    const overdue = overdueCondition(scope, alias, nowOf(filter, 'overdue'));
+    where.add(filter.overdue ? overdue : eb.not(overdue));
+  }
+  if (filter.dispositionStatuses !== null && filter.dispositionStatuses !== undefined) {
+    const active = dispositionActiveCondition(alias, nowOf(filter, 'dispositionStatuses'));
+    const decided = filter.dispositionStatuses.filter((status) => status !== NO_DISPOSITION);
+    where.add(
+      eb.or([
+        ...(decided.length > 0
+          ? [eb.and([active, eb(sql.ref(`${alias}.disposition_status`), 'in', decided)])]
+          : []),
+        ...(filter.dispositionStatuses.includes(NO_DISPOSITION) ? [eb.not(active)] : []),
+      ]),
+    );
+  }
   if (filter.search) {
     const needle = filter.search.toLowerCase();
     const columns = ['exposure_id', 'asset_id', 'asset_hostname', 'dst_ip'];
