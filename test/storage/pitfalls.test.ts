@@ -326,14 +326,16 @@ for (const engine of ENGINES) {
             where table_name = 'stage_exposure_events'`.execute(db);
           return Number(rows[0]?.rows ?? 0);
         }
-        const { rows } = await sql<{ bytes: string | null }>`select pg_relation_size(to_regclass('pg_temp.stage_exposure_events')) as bytes`.execute(
-          db,
-        );
+        const { rows } = await sql<{
+          bytes: string | null;
+        }>`select pg_relation_size(to_regclass('pg_temp.stage_exposure_events')) as bytes`.execute(db);
         return Number(rows[0]?.bytes ?? 0);
       };
       for (let round = 0; round < 5; round++) {
         const events = validated(
-          Array.from({ length: 20 }, (_, i) => eventInput({ eventId: `${tenantId}-${round}-${i}`, exposureId: `s${i}` })),
+          Array.from({ length: 20 }, (_, i) =>
+            eventInput({ eventId: `${tenantId}-${round}-${i}`, exposureId: `s${i}` }),
+          ),
         );
         // What the previous write left in the stage.
         const left = await t.store.write(async (trx) => {
