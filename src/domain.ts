@@ -69,6 +69,8 @@ export const EXPOSURE_FIELDS = {
   resource: { column: 'resource', type: 'json', merge: 'coalesced' },
   dispositionStatus: { column: 'disposition_status', type: 'text', merge: 'coalesced' },
   dispositionReason: { column: 'disposition_reason', type: 'text', merge: 'coalesced' },
+  // In the state, the scanner that last reported the exposure: a completed scan run closes only its own.
+  scannerType: { column: 'scanner_type', type: 'text', merge: 'coalesced' },
 } as const satisfies Record<string, FieldSpec>;
 
 export type ExposureField = keyof typeof EXPOSURE_FIELDS;
@@ -189,7 +191,8 @@ export type ErrorCode =
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'FILTER_LIST_TOO_LONG'
   | 'INVALID_CHARACTERS'
-  | 'QUERY_TOO_COSTLY';
+  | 'QUERY_TOO_COSTLY'
+  | 'SCAN_RUN_COMPLETED';
 
 /**
  * A refusal the caller can act on: a code, a message that says what to change, and details such as the

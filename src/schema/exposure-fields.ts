@@ -78,6 +78,14 @@ const GRAPHQL_FIELDS = {
     description: { state: 'Triage decision, e.g. accepted_risk.', event: 'Triage decision.' },
   },
   dispositionReason: { type: 'String', description: 'Why that decision was made.' },
+  scannerType: {
+    type: 'String',
+    description: {
+      state:
+        'The scanner that last reported it, e.g. nmap: its completed scan runs close it when they miss it.',
+      event: 'The scanner that produced it.',
+    },
+  },
 } satisfies { [F in ExposureField]: GraphQLField<F> };
 
 interface ExposeOptions {

@@ -10,6 +10,7 @@ import './exposure.ts';
 import './event.ts';
 import './quarantine.ts';
 import './ingest.ts';
+import './scan-run.ts';
 import './subscription.ts';
 
 builder.queryType({
