@@ -62,8 +62,12 @@ export interface ScanRunDeps {
 export const NOT_OBSERVED_ACTION = 'not_observed';
 /** Exposure classes a scope may list, as a filter list may (see schema/filters.ts). */
 const MAX_SCOPE_CLASSES = 1000;
-/** Inferred events written per statement group inside the completion's transaction. */
-const CLOSE_CHUNK = 2000;
+/**
+ * Inferred events per write inside the completion's transaction: larger writes amortize each write's fixed
+ * statements (closing 20,000 exposures on DuckDB, on a loaded 2-core machine: 9.2 s in writes of 2,000,
+ * 6.0 s in one), and the bound keeps the key lists a statement carries in proportion.
+ */
+const CLOSE_CHUNK = 10_000;
 
 const invalid = (field: string, message: string) =>
   new DomainError('BAD_USER_INPUT', `${field}: ${message}`, { field });

@@ -74,7 +74,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   )`.execute(db);
   // observed: the run has an event of the exposure; false: its completion closed it (not_observed).
   // run_hash = keyHash(tenant, office, run) and observation_hash = keyHash(tenant, office, run, exposure)
-  // are DuckDB's index lookups of a run's rows and of a batch's pairs (see exposure-keys.ts).
+  // are DuckDB's index lookups of a run's rows and of a batch's pairs (see exposure-keys.ts). The table
+  // grows with the log (a row per run and exposure): DuckDB gets no composite primary key, whose ART
+  // index every insert would maintain in memory; its single writer drops stored pairs before inserting.
   await sql`create table if not exists scan_run_exposures (
     tenant_id ${key} not null,
     office_id ${key} not null,
@@ -84,8 +86,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     is_new boolean not null,
     reopened boolean not null,
     run_hash bigint not null,
-    observation_hash bigint not null,
-    primary key (tenant_id, office_id, scan_run_id, exposure_id)
+    observation_hash bigint not null
+    ${postgres ? sql`, primary key (tenant_id, office_id, scan_run_id, exposure_id)` : sql``}
   )`.execute(db);
   if (!postgres) {
     await sql`create index if not exists scan_run_exposures_run_hash on scan_run_exposures (run_hash)`.execute(
