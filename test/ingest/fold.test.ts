@@ -133,6 +133,7 @@ describe('applyEvent and foldEvents', () => {
       resource: { port: 3389 },
       dispositionStatus: 'accepted_risk',
       dispositionReason: 'lab',
+      scannerType: 'nmap',
     };
     expect(Object.keys(values).sort()).toEqual([...COALESCED_FIELDS].sort());
     const state = only(
