@@ -374,6 +374,17 @@ for (const engine of ENGINES) {
       });
       const runs = await g.graphql<{ scanRuns: { totalCount: number } }>(RUNS, {}, viewer);
       expect(runs.data!.scanRuns.totalCount).toBe(3);
+      const long = await g.graphql(
+        RUNS,
+        { filter: { officeIds: Array.from({ length: 1001 }, (_, i) => `o${i}`) } },
+        viewer,
+      );
+      expect(long.errors?.[0]?.extensions).toMatchObject({
+        code: 'FILTER_LIST_TOO_LONG',
+        field: 'filter.officeIds',
+      });
+      const unstorable = await g.graphql(DIFF, { officeId: 'berlin', scanRunId: 'run\u0000' }, viewer);
+      expect(unstorable.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'scanRunId' });
     });
   });
 }
