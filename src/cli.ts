@@ -9,6 +9,7 @@ import { migrateDown, migrateToLatest, migrationStatus } from './db/migrate.ts';
 import { rebuildCurrent } from './db/repositories/event-log.ts';
 import { rebuildRollups } from './db/repositories/event-rollups.ts';
 import { ROLES, type Role } from './domain.ts';
+import { SCAN_FILE_FORMATS, type ScanFileFormat } from './ingest/formats/index.ts';
 
 const USAGE = `Usage: exposure-gateway <command> [options]
 
@@ -25,12 +26,20 @@ Commands:
                              create an API key and print it (it is shown only this once)
   keys list --tenant T       the tenant's API keys (never the keys themselves)
   keys revoke ID --tenant T  revoke an API key at once
-  ingest FILE... --tenant T [--office O] [--scanner-type S]
-                             ingest scan files (JSON array or JSON Lines) into the local database,
-                             a commit per INGEST_CHUNK_SIZE events; a bad file goes to the quarantine
-                             and the command ends with 1
-  ingest FILE... --url URL --token TOKEN [--office O] [--scanner-type S]
+  ingest FILE... --tenant T [--office O] [--scanner-type S] [--format events|nmap|nuclei]
+                             ingest scan files into the local database, a commit per
+                             INGEST_CHUNK_SIZE events; a bad file goes to the quarantine and the
+                             command ends with 1. events (default): JSON array or JSON Lines; nmap
+                             (-oX) and nuclei (-jsonl) files are one scan run each, completed once
+                             their events are in (they need --office; the scanner type defaults
+                             to the format)
+  ingest FILE... --url URL --token TOKEN [--office O] [--scanner-type S] [--format F]
                              the same through a remote gateway's GraphQL endpoint
+  complete-run --office O --run R --scanner S [--at T] [--started T]
+               [--classes C,..] [--cidrs CIDR,..] [--ports P,..] (--tenant T | --url URL --token TOKEN)
+                             complete a scan run at T (default now): every OPEN exposure of the
+                             office last reported by S, inside the scope and not observed by the run
+                             is closed as not_observed; a second completion changes nothing
 
 Environment: DB_TYPE (duckdb|postgres), DB_PATH, DATABASE_URL; see README.md.`;
 
@@ -172,12 +181,24 @@ const commands: Record<string, Command> = {
         'scanner-type': { type: 'string' },
         url: { type: 'string' },
         token: { type: 'string' },
+        format: { type: 'string', default: 'events' },
       },
     });
     if (files.length === 0) throw new UsageError('ingest needs at least one FILE');
     const unreadable = files.filter((file) => !fs.statSync(file, { throwIfNoEntry: false })?.isFile());
     if (unreadable.length > 0) throw new UsageError(`not a readable file: ${unreadable.join(', ')}`);
-    const options = { files, officeId: values.office, scannerType: values['scanner-type'] };
+    const format = values.format as ScanFileFormat;
+    if (!SCAN_FILE_FORMATS.includes(format)) {
+      throw new UsageError(`--format must be one of ${SCAN_FILE_FORMATS.join(', ')}, got "${values.format}"`);
+    }
+    // A scanner's file is one run of one office: its events name neither.
+    if (format !== 'events') required(values.office, `--office (for --format ${format})`);
+    const options = {
+      files,
+      officeId: values.office,
+      scannerType: values['scanner-type'] ?? (format === 'events' ? undefined : format),
+      format,
+    };
     const { ingestFilesLocally, ingestFilesRemotely } = await import('./client/ingest-command.ts');
     let quarantined: number;
     if (values.url || values.token) {
@@ -197,6 +218,76 @@ const commands: Record<string, Command> = {
       quarantined = await withStore(config, (store) => ingestFilesLocally(config, store, tenantId, options));
     }
     return quarantined > 0 ? 1 : 0;
+  },
+
+  async 'complete-run'(config, args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        tenant: { type: 'string' },
+        office: { type: 'string' },
+        run: { type: 'string' },
+        scanner: { type: 'string' },
+        at: { type: 'string' },
+        started: { type: 'string' },
+        classes: { type: 'string' },
+        cidrs: { type: 'string' },
+        ports: { type: 'string' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+      },
+    });
+    const instant = (text: string | undefined, option: string) => {
+      if (text === undefined) return undefined;
+      // An instant needs its offset: local time would depend on the machine that runs the command.
+      if (!/(Z|[+-]\d{2}:\d{2})$/i.test(text) || Number.isNaN(Date.parse(text))) {
+        throw new UsageError(
+          `${option} must be an ISO-8601 instant with an offset, e.g. 2026-03-02T09:00:00Z`,
+        );
+      }
+      return new Date(text).toISOString();
+    };
+    const list = (text: string | undefined) => text?.split(',').map((item) => item.trim());
+    const scope = {
+      ...(values.classes ? { exposureClasses: list(values.classes) } : {}),
+      ...(values.cidrs ? { dstIpIn: list(values.cidrs) } : {}),
+      ...(values.ports ? { dstPortRanges: list(values.ports) } : {}),
+    };
+    const request = {
+      officeId: required(values.office, '--office'),
+      scanRunId: required(values.run, '--run'),
+      scannerType: required(values.scanner, '--scanner'),
+      completedAt: instant(values.at, '--at') ?? new Date().toISOString(),
+      startedAt: instant(values.started, '--started') ?? null,
+      scope: Object.keys(scope).length > 0 ? scope : null,
+    };
+    const { completeRunLocally, completeRunRemotely, CompleteRunError, runLine } = await import(
+      './client/scan-run-command.ts'
+    );
+    if (values.url || values.token) {
+      if (values.tenant)
+        throw new UsageError('--tenant is for a local run; a remote gateway takes the tenant from --token');
+      const { GatewayClient, GatewayError } = await import('./client/gateway-client.ts');
+      const client = new GatewayClient(required(values.url, '--url'), required(values.token, '--token'));
+      try {
+        console.log(runLine(await completeRunRemotely(client, request)));
+      } catch (error) {
+        if (!(error instanceof GatewayError)) throw error;
+        throw new UsageError(`${values.url}: ${error.message}${error.code ? ` (${error.code})` : ''}`);
+      }
+      return;
+    }
+    const tenantId = required(values.tenant, '--tenant');
+    const { LOCAL_ACTOR } = await import('./client/ingest-command.ts');
+    try {
+      const run = await withStore(config, (store) =>
+        completeRunLocally(config, store, tenantId, { ...request, actor: LOCAL_ACTOR }),
+      );
+      console.log(runLine(run));
+    } catch (error) {
+      if (error instanceof CompleteRunError) throw new UsageError(error.message);
+      throw error;
+    }
   },
 
   async keys(config, args) {

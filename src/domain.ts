@@ -90,6 +90,8 @@ export const EXPOSURE_FIELDS = {
     merge: 'grouped',
     leader: 'dispositionStatus',
   },
+  // In the state, the scanner that last reported the exposure: a completed scan run closes only its own.
+  scannerType: { column: 'scanner_type', type: 'text', merge: 'coalesced' },
 } as const satisfies Record<string, FieldSpec>;
 
 export type ExposureField = keyof typeof EXPOSURE_FIELDS;
@@ -226,7 +228,8 @@ export type ErrorCode =
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'FILTER_LIST_TOO_LONG'
   | 'INVALID_CHARACTERS'
-  | 'QUERY_TOO_COSTLY';
+  | 'QUERY_TOO_COSTLY'
+  | 'SCAN_RUN_COMPLETED';
 
 /** A disposition status that clears the decision: the exposure is undecided again. */
 export const NO_DISPOSITION = 'none';

@@ -3,6 +3,9 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
 import {
+  CompleteScanRunDocument,
+  type CompleteScanRunInput,
+  type CompleteScanRunMutation,
   type ExposureEventInput,
   IngestChunkDocument,
   type QuarantineFileInput,
@@ -94,6 +97,12 @@ export class GatewayClient {
   async ingestEvents(events: ExposureEventInput[]): Promise<IngestResult> {
     const data = await this.execute(IngestChunkDocument, { input: { events } });
     return data.ingestExposureEvents;
+  }
+
+  /** Completes a scan run on the gateway (completeScanRun). */
+  async completeScanRun(input: CompleteScanRunInput): Promise<CompleteScanRunMutation['completeScanRun']> {
+    const data = await this.execute(CompleteScanRunDocument, { input });
+    return data.completeScanRun;
   }
 
   /** Reports a file this side could not ingest; returns the QuarantinedFile id. */

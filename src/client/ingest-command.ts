@@ -9,19 +9,26 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Config } from '../config.ts';
 import type { Store } from '../db/database.ts';
 import type { IngestCounts } from '../domain.ts';
+import type { ScanFileFormat } from '../ingest/formats/index.ts';
 import { IngestRejectedError } from '../ingest/ingest.ts';
 import { ingestScanFile } from '../ingest/quarantine.ts';
 import {
+  type ChunkWriter,
   fileSource,
   inspectScanFile,
+  inspectScannerFile,
   type ScanFailure,
   type ScanFileSource,
+  type ScanInspection,
+  type ScanWrite,
   type WriteProgress,
   writeScanFile,
+  writeScannerFile,
 } from '../ingest/scan-file.ts';
 import { validateEvents } from '../ingest/validate.ts';
 import type { GatewayClient } from './gateway-client.ts';
 import { toEventInput } from './gateway-client.ts';
+import { completeRunRemotely, runLine } from './scan-run-command.ts';
 
 export interface IngestFilesOptions {
   files: readonly string[];
@@ -29,6 +36,8 @@ export interface IngestFilesOptions {
   officeId?: string | undefined;
   /** Events without a scanner get this one. */
   scannerType?: string | undefined;
+  /** How the files are read; events by default. An nmap or nuclei file needs officeId and scannerType. */
+  format?: ScanFileFormat | undefined;
 }
 
 /** Where the command writes: results to out, progress to err (rewritten in place on a terminal). */
@@ -73,10 +82,10 @@ function quarantinedLine(name: string, id: string, failure: { errorType: string;
   return `${name}: quarantined as ${id} (${failure.errorType}): ${failure.errorMessage}`;
 }
 
-/** Ingests files into the local store for one tenant; returns how many were quarantined. */
 /** The actor of events written from a local command line: the operating-system user who ran it. */
-const LOCAL_ACTOR = `local:${os.userInfo().username}`;
+export const LOCAL_ACTOR = `local:${os.userInfo().username}`;
 
+/** Ingests files into the local store for one tenant; returns how many were quarantined. */
 export async function ingestFilesLocally(
   config: Config,
   store: Store,
@@ -95,6 +104,7 @@ export async function ingestFilesLocally(
       {
         officeId: options.officeId ?? null,
         scannerType: options.scannerType ?? null,
+        format: options.format ?? 'events',
         onProgress: progress.onProgress,
       },
     );
@@ -102,6 +112,7 @@ export async function ingestFilesLocally(
       console.out(
         ingestedLine(name, outcome.ingest, progress.seconds(), progress.rate(outcome.ingest.totalProcessed)),
       );
+      if (outcome.scanRun) console.out(`${name}: ${runLine(outcome.scanRun)}`);
     } else {
       quarantined += 1;
       const id = encodeGlobalID('QuarantinedFile', outcome.quarantinedFile.id);
@@ -142,29 +153,44 @@ export async function ingestFilesRemotely(
     }
     return client.ingestEvents(valid.map(({ event }) => toEventInput(event)));
   };
+  const format = options.format ?? 'events';
   let quarantined = 0;
   for (const file of options.files) {
     const name = path.basename(file);
     const source: ScanFileSource = fileSource(file, name);
     const progress = progressOf(name, console);
-    // The gateway checks the offices of its token; here every office passes.
-    const inspection = await inspectScanFile(
-      source,
-      { tenantId: '', officeIds: 'all' },
-      { ...defaults, ...limits, chunkSize, maxContentBytes: 0 },
-    );
-    const written = inspection.failure
-      ? null
-      : await writeScanFile(source, writeChunk, {
-          ...defaults,
-          chunkSize,
-          total: inspection.events,
-          onProgress: progress.onProgress,
-        });
+    let inspection: ScanInspection;
+    let written: ScanWrite | null;
+    let runLineText: string | null = null;
+    if (format === 'events') {
+      // The gateway checks the offices of its token; here every office passes.
+      inspection = await inspectScanFile(
+        source,
+        { tenantId: '', officeIds: 'all' },
+        { ...defaults, ...limits, chunkSize, maxContentBytes: 0 },
+      );
+      written = inspection.failure
+        ? null
+        : await writeScanFile(source, writeChunk, {
+            ...defaults,
+            chunkSize,
+            total: inspection.events,
+            onProgress: progress.onProgress,
+          });
+    } else {
+      const scanned = await sendScannerFile(client, format, source, writeChunk, {
+        context: { officeId: defaults.officeId ?? '', scannerType: defaults.scannerType ?? format },
+        inspect: { ...limits, chunkSize, maxContentBytes: 0 },
+        onProgress: progress.onProgress,
+      });
+      ({ inspection, written } = scanned);
+      if (scanned.run) runLineText = `${name}: ${runLine(scanned.run)}`;
+    }
     if (written && !written.failure) {
       console.out(
         ingestedLine(name, written.result, progress.seconds(), progress.rate(written.result.totalProcessed)),
       );
+      if (runLineText) console.out(runLineText);
       continue;
     }
     const failure = (written?.failure ?? inspection.failure)!;
@@ -182,4 +208,38 @@ export async function ingestFilesRemotely(
     console.out(quarantinedLine(name, report.id, failure));
   }
   return quarantined;
+}
+
+/**
+ * A scanner's file to a remote gateway: checked and read here, its events sent in chunks, then its run
+ * completed through completeScanRun with the scope the file says was scanned.
+ */
+async function sendScannerFile(
+  client: GatewayClient,
+  format: Exclude<ScanFileFormat, 'events'>,
+  source: ScanFileSource,
+  writeChunk: ChunkWriter,
+  options: {
+    context: { officeId: string; scannerType: string };
+    inspect: { maxFutureSkewSeconds: number; chunkSize: number; maxContentBytes: number };
+    onProgress: (progress: WriteProgress) => void;
+  },
+) {
+  const { context } = options;
+  const inspection = await inspectScannerFile(
+    format,
+    source,
+    { tenantId: '', officeIds: 'all' },
+    context,
+    options.inspect,
+  );
+  if (inspection.failure) return { inspection, written: null, run: null };
+  const written = await writeScannerFile(format, source, context, writeChunk, {
+    chunkSize: options.inspect.chunkSize,
+    total: inspection.events,
+    onProgress: options.onProgress,
+  });
+  if (written.failure || !inspection.run) return { inspection, written, run: null };
+  const run = await completeRunRemotely(client, { ...context, ...inspection.run });
+  return { inspection, written, run };
 }

@@ -8,6 +8,7 @@ import * as rollupLevels from './migrations/2026-12-01T00-20-rollup-levels.ts';
 import * as eventActor from './migrations/2026-12-01T00-30-event-actor.ts';
 import * as eventHash from './migrations/2026-12-01T00-40-event-hash.ts';
 import * as postgresIndexes from './migrations/2026-12-01T00-50-postgres-indexes.ts';
+import * as scanRuns from './migrations/2026-12-01T01-00-scan-runs.ts';
 import * as openStreaks from './migrations/2026-12-01T01-10-open-streaks.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
@@ -20,6 +21,7 @@ const migrations = {
   '2026-12-01T00-30-event-actor': eventActor,
   '2026-12-01T00-40-event-hash': eventHash,
   '2026-12-01T00-50-postgres-indexes': postgresIndexes,
+  '2026-12-01T01-00-scan-runs': scanRuns,
   '2026-12-01T01-10-open-streaks': openStreaks,
 };
 
@@ -31,7 +33,11 @@ export const MIGRATION_NAMES = Object.keys(migrations).sort();
  * know, such as the fold positions of their values. Migrations never import application code, so the
  * rebuild runs here, once, right after them.
  */
-const REBUILDS_CURRENT = new Set(['2026-12-01T00-00-mergeable-state', '2026-12-01T01-10-open-streaks']);
+const REBUILDS_CURRENT = new Set([
+  '2026-12-01T00-00-mergeable-state',
+  '2026-12-01T01-00-scan-runs',
+  '2026-12-01T01-10-open-streaks',
+]);
 
 async function migrator(store: Store, db: Kysely<Database>): Promise<Migrator> {
   // Kysely looks for its own tables in every schema but creates them in the current one: name it.

@@ -117,6 +117,8 @@ export interface QuarantinedFileTable {
   discard_reason: string | null;
   quarantined_at: Timestamp;
   resolved_at: ColumnType<Date | null, string | null, string | null>;
+  /** The file's format (events, nmap, nuclei); null for files quarantined before it was kept: events. */
+  format: string | null;
 }
 
 export interface OfficeTable {
@@ -156,6 +158,39 @@ export interface SlaPolicyTable {
   updated_at: Timestamp;
 }
 
+/** A scan run of one office, with the counts ingest keeps (see repositories/scan-runs.ts). */
+export interface ScanRunTable {
+  tenant_id: string;
+  office_id: string;
+  scan_run_id: string;
+  scanner_type: string | null;
+  started_at: ColumnType<Date | null, string | null, string | null>;
+  /** Null while the run is open. */
+  completed_at: ColumnType<Date | null, string | null, string | null>;
+  events_observed: number;
+  exposures_observed: number;
+  exposures_new: number;
+  exposures_reopened: number;
+  exposures_closed: number;
+}
+
+/** An exposure a run observed (observed) or closed at its completion (not observed), once per run. */
+export interface ScanRunExposureTable {
+  tenant_id: string;
+  office_id: string;
+  scan_run_id: string;
+  exposure_id: string;
+  observed: boolean;
+  /** The run's event was the exposure's first. */
+  is_new: boolean;
+  /** The exposure was CLOSED before the run's event and the run saw it OPEN. */
+  reopened: boolean;
+  /** keyHash(tenant_id, office_id, scan_run_id). */
+  run_hash: bigint;
+  /** keyHash(tenant_id, office_id, scan_run_id, exposure_id). */
+  observation_hash: bigint;
+}
+
 export interface Database {
   exposure_events: ExposureEventTable;
   exposures_current: ExposureCurrentTable;
@@ -167,6 +202,8 @@ export interface Database {
   office_event_rollups: OfficeEventRollupTable;
   tenant_event_rollups: TenantEventRollupTable;
   sla_policies: SlaPolicyTable;
+  scan_runs: ScanRunTable;
+  scan_run_exposures: ScanRunExposureTable;
 }
 
 export type ExposureEventRow = Selectable<ExposureEventTable>;
@@ -175,3 +212,4 @@ export type ExposureRow = Selectable<ExposureCurrentTable>;
 export type QuarantinedFileRow = Selectable<QuarantinedFileTable>;
 export type OfficeRow = Selectable<OfficeTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type ScanRunRow = Selectable<ScanRunTable>;

@@ -4,6 +4,22 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** The end of a scan run, and what it covered. */
+export type CompleteScanRunInput = {
+  /** When the run finished: the timestamp of the inferred CLOSED events. */
+  completedAt: string;
+  /** The office the run scanned (one of the token’s offices). */
+  officeId: string | number;
+  /** The run, as its events name it. */
+  scanRunId: string;
+  /** The scanner: only exposures it reported last are closed. */
+  scannerType: string;
+  /** What the run covered; absent: everything of the office this scanner type reported. */
+  scope?: ScanScopeInput | null | undefined;
+  /** When the run started, when its events do not say. */
+  startedAt?: string | null | undefined;
+};
+
 /** Conditions on events, all of which must hold. A list matches any of its values; an empty list matches nothing. */
 export type EventFilter = {
   assetIds?: Array<string> | null | undefined;
@@ -178,6 +194,16 @@ export type QuarantineStatus =
   | 'PENDING'
   | 'REPLAYED';
 
+/** What a run covered. Every list given bounds the run; an exposure outside it is left open. An exposure without a dstIp (dstPort) is outside a scope that lists CIDRs (port ranges). */
+export type ScanScopeInput = {
+  /** CIDRs the run scanned; a host is /32 or /128. */
+  dstIpIn?: Array<string> | null | undefined;
+  /** Ports the run scanned: "22", "1-1024". */
+  dstPortRanges?: Array<string> | null | undefined;
+  /** Only exposures of these classes, e.g. open_port. */
+  exposureClasses?: Array<string> | null | undefined;
+};
+
 /** How bad an exposure is, ordered: INFO lowest, CRITICAL highest. */
 export type Severity =
   | 'CRITICAL'
@@ -231,6 +257,13 @@ export type ReportQuarantinedFileMutationVariables = Exact<{
 
 export type ReportQuarantinedFileMutation = { quarantineFile: { id: string, status: QuarantineStatus } };
 
+export type CompleteScanRunMutationVariables = Exact<{
+  input: CompleteScanRunInput;
+}>;
+
+
+export type CompleteScanRunMutation = { completeScanRun: { officeId: string, scanRunId: string, scannerType: string | null, startedAt: string | null, completedAt: string | null, eventsObserved: number, exposuresObserved: number, exposuresNew: number, exposuresReopened: number, exposuresClosed: number } };
+
 
 export const DashboardOfficesDocument = {"__meta__":{"hash":"sha256:e4c655c22d64a20e4178ad78839651bc69f68c5bac0c8aaa456cd67f049a2613"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DashboardOffices"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"offices"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"lastIngestAt"}},{"kind":"Field","name":{"kind":"Name","value":"openExposures"}}]}}]}}]} as unknown as DocumentNode<DashboardOfficesQuery, DashboardOfficesQueryVariables>;
 export const DashboardSummaryDocument = {"__meta__":{"hash":"sha256:f3f4285d4700e4a25269af8e79df15bf0efe1d834c317d44eb85d8ada00e0383"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DashboardSummary"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ExposureFilter"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"exposureSummary"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"total"}},{"kind":"Field","name":{"kind":"Name","value":"open"}},{"kind":"Field","name":{"kind":"Name","value":"closed"}},{"kind":"Field","name":{"kind":"Name","value":"info"}},{"kind":"Field","name":{"kind":"Name","value":"low"}},{"kind":"Field","name":{"kind":"Name","value":"medium"}},{"kind":"Field","name":{"kind":"Name","value":"high"}},{"kind":"Field","name":{"kind":"Name","value":"critical"}}]}}]}}]} as unknown as DocumentNode<DashboardSummaryQuery, DashboardSummaryQueryVariables>;
@@ -238,3 +271,4 @@ export const DashboardExposuresDocument = {"__meta__":{"hash":"sha256:74c70f8a96
 export const DashboardEventsDocument = {"__meta__":{"hash":"sha256:0d1c3cf6a4efed4781946a4e1ddd019752b2fe0d34599c00b68f2675d11bd713"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DashboardEvents"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"EventFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"events"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"eventId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"officeId"}},{"kind":"Field","name":{"kind":"Name","value":"exposureId"}},{"kind":"Field","name":{"kind":"Name","value":"exposureClass"}},{"kind":"Field","name":{"kind":"Name","value":"severity"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"eventAction"}}]}}]}}]}}]}}]} as unknown as DocumentNode<DashboardEventsQuery, DashboardEventsQueryVariables>;
 export const IngestChunkDocument = {"__meta__":{"hash":"sha256:3d704a5982222cd80cbbe7a78af958415edd91d139b063d9d5a170a1b419820e"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"IngestChunk"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"IngestExposureEventsInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ingestExposureEvents"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"eventsInserted"}},{"kind":"Field","name":{"kind":"Name","value":"eventsDuplicate"}},{"kind":"Field","name":{"kind":"Name","value":"exposuresInserted"}},{"kind":"Field","name":{"kind":"Name","value":"exposuresUpdated"}},{"kind":"Field","name":{"kind":"Name","value":"totalProcessed"}},{"kind":"Field","name":{"kind":"Name","value":"rejected"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"index"}},{"kind":"Field","name":{"kind":"Name","value":"field"}},{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<IngestChunkMutation, IngestChunkMutationVariables>;
 export const ReportQuarantinedFileDocument = {"__meta__":{"hash":"sha256:20b40c790aa5dc47151454d06da661f4923c61b5ce458aa76172b19738cce59b"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ReportQuarantinedFile"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"QuarantineFileInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"quarantineFile"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<ReportQuarantinedFileMutation, ReportQuarantinedFileMutationVariables>;
+export const CompleteScanRunDocument = {"__meta__":{"hash":"sha256:77455782a648f9f317aebf4c66a5be9ae749bf2d09ba35b1159f2e68a5153f08"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CompleteScanRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CompleteScanRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"completeScanRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"officeId"}},{"kind":"Field","name":{"kind":"Name","value":"scanRunId"}},{"kind":"Field","name":{"kind":"Name","value":"scannerType"}},{"kind":"Field","name":{"kind":"Name","value":"startedAt"}},{"kind":"Field","name":{"kind":"Name","value":"completedAt"}},{"kind":"Field","name":{"kind":"Name","value":"eventsObserved"}},{"kind":"Field","name":{"kind":"Name","value":"exposuresObserved"}},{"kind":"Field","name":{"kind":"Name","value":"exposuresNew"}},{"kind":"Field","name":{"kind":"Name","value":"exposuresReopened"}},{"kind":"Field","name":{"kind":"Name","value":"exposuresClosed"}}]}}]}}]} as unknown as DocumentNode<CompleteScanRunMutation, CompleteScanRunMutationVariables>;

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { IngestConfig } from '../config.ts';
 import type { Store } from '../db/database.ts';
+import { ScanRunCompletedError } from '../db/repositories/scan-runs.ts';
 import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
 import { DomainError, type Scope, scopeIncludesOffice } from '../domain.ts';
 import type { ChangeFeed } from './changes.ts';
@@ -26,13 +27,13 @@ export interface IngestRequest {
 export class IngestRejectedError extends DomainError {
   override name = 'IngestRejectedError';
   constructor(
-    code: 'INVALID_EVENTS' | 'TOO_MANY_EVENTS' | 'IDEMPOTENCY_KEY_REUSED',
+    code: 'INVALID_EVENTS' | 'TOO_MANY_EVENTS' | 'IDEMPOTENCY_KEY_REUSED' | 'SCAN_RUN_COMPLETED',
     message: string,
     readonly rejected: RejectedEvent[] = [],
     details: Record<string, unknown> = {},
   ) {
     // Every problem goes back to the caller, with its index, field and code.
-    super(code, message, code === 'INVALID_EVENTS' ? { rejected, ...details } : details);
+    super(code, message, rejected.length > 0 ? { rejected, ...details } : details);
   }
 }
 
@@ -97,6 +98,7 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
   try {
     outcome = await (deps.writer ?? sharedWriter(deps.store, deps.config.chunkSize)).write(call);
   } catch (error) {
+    if (error instanceof ScanRunCompletedError) throw completedRunRejection(error, valid);
     if (!(error instanceof IdempotencyKeyReusedError)) throw error;
     throw new IngestRejectedError('IDEMPOTENCY_KEY_REUSED', error.message);
   }
@@ -104,6 +106,18 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
   deps.changes?.publish({ tenantId: scope.tenantId, exposures: outcome.changed });
   const { changed: _changed, ...result } = outcome;
   return result;
+}
+
+/** The refusal of a new event for a completed run, naming the event by its index in the call. */
+function completedRunRejection(
+  error: ScanRunCompletedError,
+  valid: readonly { index: number; event: ExposureEvent }[],
+): IngestRejectedError {
+  const index = valid.find((v) => v.event.eventId === error.eventId)?.index ?? null;
+  const message = `${index === null ? '' : `event ${index}: `}${error.message}; nothing was written`;
+  const rejected: RejectedEvent[] =
+    index === null ? [] : [{ index, field: 'scanRunId', code: error.code, message: error.message }];
+  return new IngestRejectedError('SCAN_RUN_COMPLETED', message, rejected, { ...error.details, index });
 }
 
 const writers = new WeakMap<Store, GroupCommit>();

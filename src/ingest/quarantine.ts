@@ -15,18 +15,26 @@ import {
   type QuarantineReason,
   recordReplayFailure,
 } from '../db/repositories/quarantine.ts';
+import type { ScanRun } from '../db/repositories/scan-runs.ts';
 import type { IngestResult } from '../domain.ts';
 import { DomainError, type Scope, scopeIncludesOffice } from '../domain.ts';
 import type { ChangeFeed } from './changes.ts';
+import { SCAN_FILE_FORMATS, type ScanFileFormat } from './formats/index.ts';
 import { ingest } from './ingest.ts';
 import {
   inspectScanFile,
+  inspectScannerFile,
   type ScanDefaults,
+  type ScanFailure,
   type ScanFileSource,
+  type ScanInspection,
+  type ScanWrite,
   textSource,
   type WriteProgress,
   writeScanFile,
+  writeScannerFile,
 } from './scan-file.ts';
+import { completeScanRun } from './scan-runs.ts';
 import { MAX_ID_LENGTH, MAX_JSON_BYTES, MAX_TEXT_LENGTH } from './validate.ts';
 
 export interface QuarantineDeps {
@@ -50,12 +58,17 @@ export class QuarantineRequestError extends DomainError {
   }
 }
 
-/** Exactly one is set: the file was ingested, or it is (still) in the quarantine. */
+/**
+ * Exactly one of ingest and quarantinedFile is set: the file was ingested, or it is (still) in the
+ * quarantine. scanRun is the run a scanner's file described, completed once its events were in.
+ */
 export type ScanFileOutcome =
-  | { ingest: IngestResult; quarantinedFile: null }
-  | { ingest: null; quarantinedFile: QuarantinedFile };
+  | { ingest: IngestResult; quarantinedFile: null; scanRun: ScanRun | null }
+  | { ingest: null; quarantinedFile: QuarantinedFile; scanRun: null };
 
 export interface ScanFileOptions extends ScanDefaults {
+  /** How the file is read; events by default. */
+  format?: ScanFileFormat;
   onProgress?: (progress: WriteProgress) => void;
 }
 
@@ -83,31 +96,56 @@ function chunkSizeOf(config: IngestConfig): number {
   return Math.min(config.chunkSize, config.maxEventsPerCall);
 }
 
-/** Checks a file and writes it in chunks; a file with any problem is quarantined and nothing is written. */
+type ScanFileRun =
+  | { inspection: ScanInspection; failure: ScanFailure }
+  | (ScanWrite & { inspection: ScanInspection; scanRun: ScanRun | null });
+
+/**
+ * Checks a file and writes it in chunks; a file with any problem is quarantined and nothing is written.
+ * A scanner's file is one run: once its events are in, the run is completed with the file's scope at
+ * the file's finish time, which closes what the scan covered and no longer found.
+ */
 async function runScanFile(
   deps: QuarantineDeps,
   scope: Scope,
   source: ScanFileSource,
   options: ScanFileOptions,
-) {
+): Promise<ScanFileRun> {
   const chunkSize = chunkSizeOf(deps.config);
-  const inspection = await inspectScanFile(source, scope, {
-    ...options,
+  const inspectOptions = {
     chunkSize,
     maxFutureSkewSeconds: deps.config.maxFutureSkewSeconds,
     maxContentBytes: deps.config.quarantineMaxContentBytes,
-  });
+  };
+  const write = (events: unknown[]) => ingest(deps, scope, { events, actor: deps.actor ?? null });
+  const format = options.format ?? 'events';
+  if (format === 'events') {
+    const inspection = await inspectScanFile(source, scope, { ...options, ...inspectOptions });
+    if (inspection.failure) return { inspection, failure: inspection.failure };
+    const written = await writeScanFile(source, write, { ...options, chunkSize, total: inspection.events });
+    return { inspection, ...written, scanRun: null };
+  }
+  const { officeId, scannerType } = options;
+  if (!officeId || !scannerType) {
+    const field = officeId ? 'scannerType' : 'officeId';
+    throw new QuarantineRequestError('BAD_USER_INPUT', `${field}: required for a ${format} file`, field);
+  }
+  const context = { officeId, scannerType };
+  const inspection = await inspectScannerFile(format, source, scope, context, inspectOptions);
   if (inspection.failure) return { inspection, failure: inspection.failure };
-  const written = await writeScanFile(
-    source,
-    (events) => ingest(deps, scope, { events, actor: deps.actor ?? null }),
-    {
-      ...options,
-      chunkSize,
-      total: inspection.events,
-    },
-  );
-  return { inspection, ...written };
+  const written = await writeScannerFile(format, source, context, write, {
+    chunkSize,
+    total: inspection.events,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const { run } = inspection;
+  if (written.failure || !run) return { inspection, ...written, scanRun: null };
+  const scanRun = await completeScanRun(deps, scope, {
+    ...context,
+    ...run,
+    actor: deps.actor ?? null,
+  });
+  return { inspection, ...written, scanRun };
 }
 
 async function loadFile(store: Store, scope: Scope, id: string): Promise<QuarantinedFile> {
@@ -125,7 +163,7 @@ export async function ingestScanFile(
 ): Promise<ScanFileOutcome> {
   requireOffice(scope, options.officeId, 'officeId');
   const run = await runScanFile(deps, scope, source, options);
-  if (!run.failure) return { ingest: run.result, quarantinedFile: null };
+  if (!run.failure) return { ingest: run.result, quarantinedFile: null, scanRun: run.scanRun };
   const { inspection, failure } = run;
   const id = await deps.store.write((trx) =>
     insertQuarantinedFile(
@@ -138,13 +176,14 @@ export async function ingestScanFile(
         ...failure,
         scannerType: options.scannerType ?? null,
         officeId: options.officeId ?? null,
+        format: options.format ?? 'events',
         content: inspection.content,
         contentTruncated: inspection.contentTruncated,
       },
       new Date(),
     ),
   );
-  return { ingest: null, quarantinedFile: await loadFile(deps.store, scope, id) };
+  return { ingest: null, quarantinedFile: await loadFile(deps.store, scope, id), scanRun: null };
 }
 
 /** What a worker reports about a file it could not process (its content stays with the worker). */
@@ -196,14 +235,23 @@ function notPending(file: QuarantinedFile) {
   );
 }
 
+/** The format a quarantined file was sent in; events for files stored before formats were kept. */
+function formatOf(file: QuarantinedFile): ScanFileFormat {
+  return (SCAN_FILE_FORMATS as readonly string[]).includes(file.format)
+    ? (file.format as ScanFileFormat)
+    : 'events';
+}
+
 /**
- * Runs a PENDING file again, with the settings of now: REPLAYED when it goes through, otherwise it stays
- * PENDING with the new error and one more attempt counted.
+ * Runs a PENDING file again, with the settings of now and in the format it was sent in: REPLAYED when it
+ * goes through, otherwise it stays PENDING with the new error and one more attempt counted. `corrected`
+ * replaces the stored content, for a file whose problem was its content (cut short, malformed).
  */
 export async function replayQuarantinedFile(
   deps: QuarantineDeps,
   scope: Scope,
   id: string,
+  corrected?: ScanFileSource,
 ): Promise<ScanFileOutcome> {
   const stored = await findQuarantinedFileContent(deps.store.db, scope, id);
   if (!stored) throw new QuarantineRequestError('NOT_FOUND', `no quarantined file "${id}"`);
@@ -211,19 +259,25 @@ export async function replayQuarantinedFile(
   if (file.status !== 'PENDING') throw notPending(file);
   let failure: QuarantineReason | null;
   let result: IngestResult | null = null;
-  if (content === null || !file.contentStored) {
+  let scanRun: ScanRun | null = null;
+  if (!corrected && (content === null || !file.contentStored)) {
     failure = {
       errorType: 'CONTENT_UNAVAILABLE',
       errorMessage: `${file.filename}: the content was ${content === null ? 'not stored' : 'too large to store whole'}; send the file again`,
       errorDetails: { problemCount: 0, problems: [] },
     };
   } else {
-    const run = await runScanFile(deps, scope, textSource(content, file.filename), {
+    const source = corrected ?? textSource(content as string, file.filename);
+    const run = await runScanFile(deps, scope, source, {
       officeId: file.officeId,
       scannerType: file.scannerType,
+      format: formatOf(file),
     });
     failure = run.failure;
-    if (!run.failure) result = run.result;
+    if (!run.failure) {
+      result = run.result;
+      scanRun = run.scanRun;
+    }
   }
   const at = new Date();
   const updated = await deps.store.write((trx) =>
@@ -242,7 +296,9 @@ export async function replayQuarantinedFile(
   const latest = await loadFile(deps.store, scope, id);
   // Another replay or a discard got there first.
   if (!updated) throw notPending(latest);
-  return result ? { ingest: result, quarantinedFile: null } : { ingest: null, quarantinedFile: latest };
+  return result
+    ? { ingest: result, quarantinedFile: null, scanRun }
+    : { ingest: null, quarantinedFile: latest, scanRun: null };
 }
 
 /** Gives a PENDING file up with a reason; it stays listed as DISCARDED. */

@@ -9,6 +9,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { IngestCounts, IngestResult, RejectedEvent, Scope } from '../domain.ts';
 import { scopeIncludesOffice } from '../domain.ts';
+import {
+  readScanFile,
+  type ScanFileContext,
+  type ScanFileFormat,
+  type ScanFileRecord,
+  type ScanRunCompletion,
+} from './formats/index.ts';
 import { decodeUtf8 } from './formats/source.ts';
 import { IngestRejectedError } from './ingest.ts';
 import { validateEvents } from './validate.ts';
@@ -214,7 +221,13 @@ export interface ScanProblem {
 export interface ScanFailure {
   errorType: string;
   errorMessage: string;
-  errorDetails: { format: ScanFormat; events: number; problemCount: number; problems: ScanProblem[] };
+  /** format: json or jsonl for the events format, else the scanner's (nmap, nuclei). */
+  errorDetails: {
+    format: ScanFormat | ScanFileFormat;
+    events: number;
+    problemCount: number;
+    problems: ScanProblem[];
+  };
 }
 
 export interface ScanInspection {
@@ -266,47 +279,69 @@ class Problems {
   }
 }
 
-/** The first pass: size, hash, content and every parse, validation and office problem. */
-export async function inspectScanFile(
-  source: ScanFileSource,
-  scope: Scope,
-  options: InspectOptions,
-): Promise<ScanInspection> {
+/** A source that measures what is read through it: size, sha256 and the first bytes, for the quarantine. */
+function measuring(source: ScanFileSource, maxContentBytes: number) {
   const hash = createHash('sha256');
   let fileSize = 0;
   const kept: Buffer[] = [];
   let keptBytes = 0;
-  async function* measured() {
-    for await (const chunk of source.open()) {
-      hash.update(chunk);
-      fileSize += chunk.byteLength;
-      if (keptBytes < options.maxContentBytes) {
-        const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        const part = bytes.subarray(0, options.maxContentBytes - keptBytes);
-        kept.push(part);
-        keptBytes += part.byteLength;
+  const measured: ScanFileSource = {
+    name: source.name,
+    async *open() {
+      for await (const chunk of source.open()) {
+        hash.update(chunk);
+        fileSize += chunk.byteLength;
+        if (keptBytes < maxContentBytes) {
+          const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          const part = bytes.subarray(0, maxContentBytes - keptBytes);
+          kept.push(part);
+          keptBytes += part.byteLength;
+        }
+        yield chunk;
       }
-      yield chunk;
-    }
+    },
+  };
+  const measures = () => {
+    const content = Buffer.concat(kept).toString('utf8');
+    return {
+      fileSize,
+      fileHash: hash.digest('hex'),
+      // PostgreSQL text cannot hold NUL; a file with one is not JSON anyway, so it stays unparseable.
+      content: content.replaceAll('\u0000', '\uFFFD'),
+      contentTruncated: fileSize > keptBytes,
+    };
+  };
+  return { source: measured, measures };
+}
+
+/** Validates a file's events a chunk at a time and lists their problems, the office check included. */
+class EventChecks {
+  private batch: { event: unknown; index: number; line: number }[] = [];
+  constructor(
+    private readonly problems: Problems,
+    private readonly scope: Scope,
+    private readonly options: Pick<InspectOptions, 'chunkSize' | 'maxFutureSkewSeconds'>,
+  ) {}
+
+  add(event: unknown, index: number, line: number): void {
+    this.batch.push({ event, index, line });
+    if (this.batch.length >= this.options.chunkSize) this.flush();
   }
 
-  const problems = new Problems();
-  let format = 'jsonl' as ScanFormat;
-  let events = 0;
-  let batch: { event: unknown; index: number; line: number }[] = [];
-  const validate = () => {
+  flush(): void {
+    const batch = this.batch;
     const { valid, rejected } = validateEvents(
       batch.map((b) => b.event),
-      { maxFutureSkewSeconds: options.maxFutureSkewSeconds },
+      { maxFutureSkewSeconds: this.options.maxFutureSkewSeconds },
     );
     for (const r of rejected) {
       const at = batch[r.index]!;
-      problems.add({ line: at.line, index: at.index, field: r.field, code: r.code, message: r.message });
+      this.problems.add({ line: at.line, index: at.index, field: r.field, code: r.code, message: r.message });
     }
     for (const { index, event } of valid) {
-      if (scopeIncludesOffice(scope, event.officeId)) continue;
+      if (scopeIncludesOffice(this.scope, event.officeId)) continue;
       const at = batch[index]!;
-      problems.add({
+      this.problems.add({
         line: at.line,
         index: at.index,
         field: 'officeId',
@@ -314,10 +349,27 @@ export async function inspectScanFile(
         message: `officeId: the caller may not write to office "${event.officeId}"`,
       });
     }
-    batch = [];
-  };
+    this.batch = [];
+  }
+}
 
-  for await (const record of parseScanFile(measured(), (detected) => {
+/** Validation runs a chunk at a time, after that chunk's parse errors: list them in file order. */
+function inFileOrder(problems: Problems): void {
+  problems.listed.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+}
+
+/** The first pass: size, hash, content and every parse, validation and office problem. */
+export async function inspectScanFile(
+  source: ScanFileSource,
+  scope: Scope,
+  options: InspectOptions,
+): Promise<ScanInspection> {
+  const measured = measuring(source, options.maxContentBytes);
+  const problems = new Problems();
+  const checks = new EventChecks(problems, scope, options);
+  let format = 'jsonl' as ScanFormat;
+  let events = 0;
+  for await (const record of parseScanFile(measured.source.open(), (detected) => {
     format = detected;
   })) {
     if (record.kind === 'error') {
@@ -342,22 +394,12 @@ export async function inspectScanFile(
       });
       continue;
     }
-    batch.push({ event, index: record.index, line: record.line });
-    if (batch.length >= options.chunkSize) validate();
+    checks.add(event, record.index, record.line);
   }
-  validate();
-  // Validation runs a chunk at a time, after that chunk's parse errors: list them in file order.
-  problems.listed.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+  checks.flush();
+  inFileOrder(problems);
 
-  const content = Buffer.concat(kept).toString('utf8');
-  const inspection = {
-    fileSize,
-    fileHash: hash.digest('hex'),
-    // PostgreSQL text cannot hold NUL; a file with one is not JSON anyway, so it stays unparseable.
-    content: content.replaceAll('\u0000', '\uFFFD'),
-    contentTruncated: fileSize > keptBytes,
-    events,
-  };
+  const inspection = { ...measured.measures(), events };
   const details = {
     format: format ?? 'jsonl',
     events,
@@ -378,6 +420,51 @@ export async function inspectScanFile(
       errorType: problems.parseErrors > 0 ? 'PARSE_ERROR' : 'INVALID_EVENTS',
       errorMessage: describeProblems(source.name, problems.count, problems.listed[0]!),
       errorDetails: details,
+    },
+  };
+}
+
+/** The inspection of a scanner's file, with the run it describes (null when it describes none). */
+export interface ScannerInspection extends ScanInspection {
+  run: ScanRunCompletion | null;
+}
+
+/**
+ * The first pass over a scanner's output (nmap XML, nuclei JSON Lines), read by its format's reader:
+ * size, hash, content, every problem the reader or validation finds, and the run.
+ */
+export async function inspectScannerFile(
+  format: Exclude<ScanFileFormat, 'events'>,
+  source: ScanFileSource,
+  scope: Scope,
+  context: ScanFileContext,
+  options: InspectOptions,
+): Promise<ScannerInspection> {
+  const measured = measuring(source, options.maxContentBytes);
+  const problems = new Problems();
+  const checks = new EventChecks(problems, scope, options);
+  let events = 0;
+  let run: ScanRunCompletion | null = null;
+  for await (const record of readScanFile(format, measured.source, context)) {
+    if (record.kind === 'problem') problems.add(record.problem);
+    else if (record.kind === 'run') run = record.run;
+    else {
+      events += 1;
+      checks.add(record.event, record.index, record.line);
+    }
+  }
+  checks.flush();
+  inFileOrder(problems);
+  const inspection = { ...measured.measures(), events, run };
+  if (problems.count === 0) return { ...inspection, failure: null };
+  // A problem of the whole file (cut short, not nmap's, a failed scan) names the file's trouble.
+  const fileProblem = problems.listed.find((p) => p.index === null);
+  return {
+    ...inspection,
+    failure: {
+      errorType: problems.parseErrors > 0 ? 'PARSE_ERROR' : (fileProblem?.code ?? 'INVALID_EVENTS'),
+      errorMessage: describeProblems(source.name, problems.count, problems.listed[0]!),
+      errorDetails: { format, events, problemCount: problems.count, problems: problems.listed },
     },
   };
 }
@@ -407,6 +494,63 @@ export type ScanWrite =
   | { result: IngestResult; failure: null }
   | { result: IngestCounts; failure: ScanFailure };
 
+/** Sums the results of a file's chunks and stops at the first chunk the writer rejects. */
+class ChunkedWrite {
+  readonly counts: IngestCounts = {
+    eventsInserted: 0,
+    eventsDuplicate: 0,
+    exposuresInserted: 0,
+    exposuresUpdated: 0,
+    totalProcessed: 0,
+  };
+  private chunk: { event: unknown; index: number; line: number }[] = [];
+
+  constructor(
+    private readonly name: string,
+    private readonly write: ChunkWriter,
+    private readonly options: Omit<WriteOptions, keyof ScanDefaults>,
+  ) {}
+
+  /** Adds an event; writes the chunk once it is full. A failure stops the file. */
+  async add(event: unknown, index: number, line: number, format: ScanFailure['errorDetails']['format']) {
+    this.chunk.push({ event, index, line });
+    return this.chunk.length >= this.options.chunkSize ? this.flush(format) : null;
+  }
+
+  async flush(format: ScanFailure['errorDetails']['format']): Promise<ScanFailure | null> {
+    if (this.chunk.length === 0) return null;
+    const { counts, chunk } = this;
+    try {
+      const result = await this.write(chunk.map((c) => c.event));
+      counts.eventsInserted += result.eventsInserted;
+      counts.eventsDuplicate += result.eventsDuplicate;
+      counts.exposuresInserted += result.exposuresInserted;
+      counts.exposuresUpdated += result.exposuresUpdated;
+      counts.totalProcessed += result.totalProcessed;
+    } catch (error) {
+      if (!(error instanceof IngestRejectedError)) throw error;
+      return chunkFailure(this.name, format, error, chunk, counts, this.options.total);
+    }
+    this.chunk = [];
+    this.options.onProgress?.({ done: counts.totalProcessed, total: this.options.total });
+    return null;
+  }
+}
+
+/** A problem the second pass found: the file changed since it was inspected. */
+function changedFile(
+  name: string,
+  format: ScanFailure['errorDetails']['format'],
+  total: number,
+  problem: ScanProblem,
+): ScanFailure {
+  return {
+    errorType: problem.code,
+    errorMessage: `${name}${problem.line === null ? '' : `, line ${problem.line}`}: ${problem.message} (the file changed while it was ingested)`,
+    errorDetails: { format, events: total, problemCount: 1, problems: [problem] },
+  };
+}
+
 /**
  * The second pass: writes the (inspected) file in chunks. A chunk the writer rejects stops the file; the
  * chunks before it stay committed, which a replay makes whole again without duplicates.
@@ -416,73 +560,65 @@ export async function writeScanFile(
   write: ChunkWriter,
   options: WriteOptions,
 ): Promise<ScanWrite> {
-  const counts: IngestCounts = {
-    eventsInserted: 0,
-    eventsDuplicate: 0,
-    exposuresInserted: 0,
-    exposuresUpdated: 0,
-    totalProcessed: 0,
-  };
+  const writer = new ChunkedWrite(source.name, write, options);
   let format = 'jsonl' as ScanFormat;
-  let chunk: { event: unknown; index: number; line: number }[] = [];
-  const flush = async (): Promise<ScanFailure | null> => {
-    if (chunk.length === 0) return null;
-    try {
-      const result = await write(chunk.map((c) => c.event));
-      counts.eventsInserted += result.eventsInserted;
-      counts.eventsDuplicate += result.eventsDuplicate;
-      counts.exposuresInserted += result.exposuresInserted;
-      counts.exposuresUpdated += result.exposuresUpdated;
-      counts.totalProcessed += result.totalProcessed;
-    } catch (error) {
-      if (!(error instanceof IngestRejectedError)) throw error;
-      return chunkFailure(source.name, format, error, chunk, counts, options.total);
-    }
-    chunk = [];
-    options.onProgress?.({ done: counts.totalProcessed, total: options.total });
-    return null;
-  };
   for await (const record of parseScanFile(source.open(), (detected) => {
     format = detected;
   })) {
     // The inspection found no parse errors; a file that changed since then is caught by the writer.
     if (record.kind === 'error') {
+      const problem = {
+        line: record.line,
+        index: record.index,
+        field: null,
+        code: 'PARSE_ERROR',
+        message: record.message,
+      };
+      return { result: writer.counts, failure: changedFile(source.name, format, options.total, problem) };
+    }
+    const failure = await writer.add(
+      withDefaults(record.value, options).event,
+      record.index,
+      record.line,
+      format,
+    );
+    if (failure) return { result: writer.counts, failure };
+  }
+  const failure = await writer.flush(format);
+  if (failure) return { result: writer.counts, failure };
+  return { result: { ...writer.counts, rejected: [] }, failure: null };
+}
+
+/** The second pass over a scanner's (inspected) file: its events in chunks, as writeScanFile(). */
+export async function writeScannerFile(
+  format: Exclude<ScanFileFormat, 'events'>,
+  source: ScanFileSource,
+  context: ScanFileContext,
+  write: ChunkWriter,
+  options: Omit<WriteOptions, keyof ScanDefaults>,
+): Promise<ScanWrite> {
+  const writer = new ChunkedWrite(source.name, write, options);
+  const records: AsyncIterable<ScanFileRecord> = readScanFile(format, source, context);
+  for await (const record of records) {
+    if (record.kind === 'problem') {
       return {
-        result: counts,
-        failure: {
-          errorType: 'PARSE_ERROR',
-          errorMessage: `${source.name}, line ${record.line}: ${record.message} (the file changed while it was ingested)`,
-          errorDetails: {
-            format,
-            events: options.total,
-            problemCount: 1,
-            problems: [
-              {
-                line: record.line,
-                index: record.index,
-                field: null,
-                code: 'PARSE_ERROR',
-                message: record.message,
-              },
-            ],
-          },
-        },
+        result: writer.counts,
+        failure: changedFile(source.name, format, options.total, record.problem),
       };
     }
-    chunk.push({ event: withDefaults(record.value, options).event, index: record.index, line: record.line });
-    if (chunk.length >= options.chunkSize) {
-      const failure = await flush();
-      if (failure) return { result: counts, failure };
+    if (record.kind === 'event') {
+      const failure = await writer.add(record.event, record.index, record.line, format);
+      if (failure) return { result: writer.counts, failure };
     }
   }
-  const failure = await flush();
-  if (failure) return { result: counts, failure };
-  return { result: { ...counts, rejected: [] }, failure: null };
+  const failure = await writer.flush(format);
+  if (failure) return { result: writer.counts, failure };
+  return { result: { ...writer.counts, rejected: [] }, failure: null };
 }
 
 function chunkFailure(
   name: string,
-  format: ScanFormat,
+  format: ScanFailure['errorDetails']['format'],
   error: IngestRejectedError,
   chunk: readonly { index: number; line: number }[],
   committed: IngestCounts,

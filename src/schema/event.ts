@@ -55,10 +55,6 @@ ExposureEvent.implement({
       description:
         "Who wrote it: the token's subject or the API key's name (local:USER from the command line); null for events written before it was recorded.",
     }),
-    scannerType: t.exposeString('scannerType', {
-      nullable: true,
-      description: 'The scanner that produced it.',
-    }),
     dedupeKey: t.exposeString('dedupeKey', {
       nullable: true,
       description: 'Deduplication key, unique per office when set.',

@@ -86,6 +86,14 @@ const GRAPHQL_FIELDS = {
       event: 'When the decision lapses; null: it does not.',
     },
   },
+  scannerType: {
+    type: 'String',
+    description: {
+      state:
+        'The scanner that last reported it, e.g. nmap: its completed scan runs close it when they miss it.',
+      event: 'The scanner that produced it.',
+    },
+  },
 } satisfies { [F in ExposureField]: GraphQLField<F> };
 
 interface ExposeOptions {

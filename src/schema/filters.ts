@@ -72,7 +72,7 @@ type EventFilterArg = typeof EventFilterInput.$inferInput;
 export const MAX_FILTER_VALUES = 1000;
 
 /** Every list of a filter within MAX_FILTER_VALUES, every text storable; else the client's error. */
-function checkFilter(input: Record<string, unknown>): void {
+export function checkFilter(input: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(input)) {
     const field = `filter.${name}`;
     const values = Array.isArray(value) ? value : [value];

@@ -12,6 +12,7 @@ import './triage.ts';
 import './event.ts';
 import './quarantine.ts';
 import './ingest.ts';
+import './scan-run.ts';
 import './subscription.ts';
 
 builder.queryType({

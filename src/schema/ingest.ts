@@ -5,8 +5,9 @@ import { ingest } from '../ingest/ingest.ts';
 import { ingestScanFile, replayQuarantinedFile, type ScanFileOutcome } from '../ingest/quarantine.ts';
 import { blobSource } from '../ingest/scan-file.ts';
 import { builder } from './builder.ts';
-import { ExposureStatus, Severity } from './enums.ts';
+import { ExposureStatus, ScanFileFormat, Severity } from './enums.ts';
 import { fileIdOf, QuarantinedFile, quarantineDeps } from './quarantine.ts';
+import { ScanRun } from './scan-run.ts';
 
 const RejectedEvent = builder.objectRef<RejectedEventShape>('RejectedEvent').implement({
   description: 'A problem with one event of a batch: which event, which field, and why.',
@@ -70,6 +71,13 @@ const ScanFileResult = builder.objectRef<ScanFileOutcome>('ScanFileResult').impl
       nullable: true,
       description: 'Set when the file is (still) in the quarantine, with what was wrong.',
       resolve: (outcome) => outcome.quarantinedFile,
+    }),
+    scanRun: t.field({
+      type: ScanRun,
+      nullable: true,
+      description:
+        'For an nmap or nuclei file that was ingested: its run, completed with the scope the file says was scanned.',
+      resolve: (outcome) => outcome.scanRun,
     }),
   }),
 });
@@ -180,12 +188,21 @@ builder.mutationField('ingestExposureEvents', (t) =>
   }),
 );
 
+/** The request limit leaves room for the multipart envelope; the file itself is held to the byte. */
+function checkUploadSize(file: File, limit: number): void {
+  if (file.size > limit) {
+    throw clientError('FILE_TOO_LARGE', `the file has ${file.size} bytes; at most ${limit} are taken`, {
+      limit,
+    });
+  }
+}
+
 builder.mutationField('ingestScanFile', (t) =>
   t.field({
     type: ScanFileResult,
     authScopes: { ingestor: true },
     description:
-      'Ingests a scan file (a JSON array of events, or JSON Lines) sent as a multipart upload. The whole file is checked first: if any line or event is bad, the file is quarantined with every problem and nothing is written; otherwise it is written in chunks of INGEST_CHUNK_SIZE events, one commit each.',
+      'Ingests a scan file (events as a JSON array or JSON Lines, nmap XML or nuclei JSON Lines) sent as a multipart upload. The whole file is checked first: if any line or event is bad, the file is quarantined with every problem and nothing is written; otherwise it is written in chunks of INGEST_CHUNK_SIZE events, one commit each.',
     args: {
       file: t.arg({ type: 'File', required: true, description: 'The file, at most UPLOAD_MAX_BYTES.' }),
       officeId: t.arg.id({
@@ -197,22 +214,19 @@ builder.mutationField('ingestScanFile', (t) =>
         required: true,
         description: 'Scanner of the file: events without one get it.',
       }),
+      format: t.arg({
+        type: ScanFileFormat,
+        defaultValue: 'events',
+        description:
+          'How the file is read. NMAP_XML and NUCLEI_JSONL: the file is one scan run; its events carry the run id, and once they are in, the run is completed with the scope the file says was scanned (nmap: every host listed, up or down, and the scanned ports; nuclei: the targets in the file) at the time the file says the scan finished.',
+      }),
     },
     resolve: (_root, args, context) => {
-      // The request limit leaves room for the multipart envelope; the file itself is held to the byte.
-      const limit = context.config.ingest.uploadMaxBytes;
-      if (args.file.size > limit) {
-        throw clientError(
-          'FILE_TOO_LARGE',
-          `the file has ${args.file.size} bytes; at most ${limit} are taken`,
-          {
-            limit,
-          },
-        );
-      }
+      checkUploadSize(args.file, context.config.ingest.uploadMaxBytes);
       return ingestScanFile(quarantineDeps(context), context.scope, blobSource(args.file, args.file.name), {
         officeId: String(args.officeId),
         scannerType: args.scannerType,
+        format: args.format ?? 'events',
       });
     },
   }),
@@ -224,8 +238,23 @@ builder.mutationField('replayQuarantinedFile', (t) =>
     authScopes: { admin: true },
     description:
       'Runs a PENDING file again with the current settings: ingest is set and the file becomes REPLAYED, or quarantinedFile is set with the new error and one more replayCount.',
-    args: { id: t.arg.id({ required: true, description: 'The id of a QuarantinedFile.' }) },
-    resolve: (_root, args, context) =>
-      replayQuarantinedFile(quarantineDeps(context), context.scope, fileIdOf(args.id)),
+    args: {
+      id: t.arg.id({ required: true, description: 'The id of a QuarantinedFile.' }),
+      file: t.arg({
+        type: 'File',
+        description:
+          'The corrected file, for one whose content was the problem (cut short, malformed): read in place of the stored content, in the file’s format.',
+      }),
+    },
+    resolve: (_root, args, context) => {
+      const file = args.file;
+      if (file) checkUploadSize(file, context.config.ingest.uploadMaxBytes);
+      return replayQuarantinedFile(
+        quarantineDeps(context),
+        context.scope,
+        fileIdOf(args.id),
+        file ? blobSource(file, file.name) : undefined,
+      );
+    },
   }),
 );

@@ -11,7 +11,7 @@ import {
 import { clientError } from '../errors.ts';
 import { discardQuarantinedFile, reportQuarantinedFile } from '../ingest/quarantine.ts';
 import { builder } from './builder.ts';
-import { QuarantineStatus } from './enums.ts';
+import { QuarantineStatus, ScanFileFormat } from './enums.ts';
 import { connectionOf, forwardPageArgs } from './node.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -70,6 +70,11 @@ QuarantinedFile.implement({
     status: t.expose('status', {
       type: QuarantineStatus,
       description: 'PENDING, REPLAYED or DISCARDED.',
+    }),
+    format: t.field({
+      type: ScanFileFormat,
+      description: 'How the file is read, and replayed: the format it was sent in.',
+      resolve: (file) => (file.format === 'nmap' || file.format === 'nuclei' ? file.format : 'events'),
     }),
     contentStored: t.exposeBoolean('contentStored', {
       description:

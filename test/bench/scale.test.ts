@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 
 const ENGINES = ['duckdb', 'postgres'];
-const SECTIONS = ['### ingest', '### late events', '### reads', '### storage'];
+const SECTIONS = ['### ingest', '### late events', '### scan runs', '### reads', '### storage'];
 /** Rows whose second cell is the figure, and whether a target and its verdict follow. */
 const FIGURES: [label: string, targeted: boolean][] = [
   ['open + migrate, empty store', false],
@@ -20,6 +20,7 @@ const FIGURES: [label: string, targeted: boolean][] = [
   ['whole load, both tenants', false],
   ['peak RSS', true],
   ['late events/s', true],
+  ['complete run', true],
   ['database size', false],
   ['reopen (open + migrate)', false],
   ['rebuild current', false],

@@ -20,12 +20,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scope } from '../../src/domain.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
+import { completeScanRun } from '../../src/ingest/scan-runs.ts';
 import { schema } from '../../src/schema/index.ts';
 import { ENGINES } from '../helpers/engines.ts';
 import { eventInput } from '../helpers/events.ts';
 import { openTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const RANGE = { from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' };
+/** The scan run id every tenant and office uses, so the walk can name one that exists in each. */
+const RUN = 'run-1';
 const MAX_DEPTH = 4;
 
 /** A literal for an argument the walker has to pass: the shared ids, the data's time range, every enum value. */
@@ -59,6 +62,7 @@ function literal(type: GraphQLInputType, name: string): string | undefined {
     if (type.name === 'Int') return '50';
     if (name === 'officeId') return '"berlin"';
     if (name === 'exposureId') return '"exp-1"';
+    if (name === 'scanRunId') return `"${RUN}"`;
     return '"x"';
   }
   return undefined;
@@ -135,9 +139,12 @@ function nodeIds(value: unknown): string[] {
   return [];
 }
 
-/** The same office and exposure ids in both tenants; the marker shows up in host names and payloads. */
+/**
+ * The same office, exposure and run ids in both tenants; the marker shows up in host names, payloads
+ * and scanner types.
+ */
 function tenantEvents(marker: string, office: string) {
-  return [
+  const events = [
     eventInput({
       eventId: `${marker}-1`,
       officeId: office,
@@ -168,10 +175,25 @@ function tenantEvents(marker: string, office: string) {
       dstPort: 443,
       exposureClass: 'weak_tls',
       eventAction: `${marker}-action`,
-      scanRunId: `${marker}-run`,
+      scanRunId: RUN,
     }),
   ];
+  return events.map((event) => ({ ...event, scannerType: `${marker}-scanner` }));
 }
+
+/** Completes the run of an office as the scope's tenant, closing nothing it observed. */
+function completeRun(g: TestGateway, scope: Scope, marker: string, office: string) {
+  return completeScanRun({ store: g.store, config: g.config.ingest }, scope, {
+    officeId: office,
+    scanRunId: RUN,
+    scannerType: `${marker}-scanner`,
+    completedAt: '2026-01-08T00:00:00Z',
+  });
+}
+
+const COMPLETE = /* GraphQL */ `
+  mutation ($input: CompleteScanRunInput!) { completeScanRun(input: $input) { scanRunId exposuresClosed } }
+`;
 
 for (const engine of ENGINES) {
   describe(`isolation on ${engine}`, () => {
@@ -191,19 +213,26 @@ for (const engine of ENGINES) {
       acmeBerlinToken = await g.token({ tenantId: 'acme', officeIds: ['berlin'] });
       globexToken = await g.token({ tenantId: 'globex' });
       await ingest(deps, acme, { events: tenantEvents('acme', 'berlin') });
+      await completeRun(g, acme, 'acme', 'berlin');
       // What acme sees before any other tenant or office has data.
       acmeAlone = await walk(g, acmeToken);
       acmeBerlinAlone = await walk(g, acmeBerlinToken);
       await ingest(deps, acme, { events: tenantEvents('acmeparis', 'paris') });
+      await completeRun(g, acme, 'acmeparis', 'paris');
       await ingest(deps, globex, {
         events: [...tenantEvents('globex', 'berlin'), ...tenantEvents('globexparis', 'paris')],
       });
+      await completeRun(g, globex, 'globex', 'berlin');
     });
     afterAll(async () => g.close());
 
     it('walks every root field of the schema', () => {
       expect(walkDocuments().length).toBeGreaterThan(0);
       expect(Object.keys(acmeAlone).sort()).toEqual(ROOT_FIELDS.map((f) => f.name).sort());
+      // The runs and their diff are walked with rows in them, not empty.
+      expect(strings(acmeAlone.scanRuns)).toContain('acme-scanner');
+      expect(strings(acmeAlone.scanRunDiff)).toContain('acme-scanner');
+      expect(acmeAlone.scanRunDiff).toMatchObject({ new: { totalCount: 1 } });
     });
 
     it("never shows one tenant another tenant's rows, counts, buckets or nodes", async () => {
@@ -283,6 +312,35 @@ for (const engine of ENGINES) {
         acmeBerlinToken,
       );
       expect(response.data?.exposure ?? null).toBeNull();
+    });
+
+    it('refuses completeScanRun outside the token, and another tenant’s completion changes nothing here', async () => {
+      const berlinIngestor = await g.token({ tenantId: 'acme', officeIds: ['berlin'], roles: ['ingestor'] });
+      const input = {
+        officeId: 'paris',
+        scanRunId: 'run-2',
+        scannerType: 'acmeparis-scanner',
+        completedAt: '2026-01-09T00:00:00Z',
+      };
+      const refused = await g.graphql(COMPLETE, { input }, berlinIngestor);
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.officeId' });
+      // Globex names acme's office, run and scanner: the tenant comes from its token, so only globex's
+      // rows are looked at, and none of them is acme's scanner's.
+      const globexIngestor = await g.token({ tenantId: 'globex', roles: ['ingestor'] });
+      const foreign = await g.graphql<{ completeScanRun: { exposuresClosed: number } }>(
+        COMPLETE,
+        { input: { ...input, officeId: 'berlin', scanRunId: 'run-3', scannerType: 'acme-scanner' } },
+        globexIngestor,
+      );
+      expect(foreign.errors).toBeUndefined();
+      expect(foreign.data?.completeScanRun.exposuresClosed).toBe(0);
+      expect(await walk(g, acmeBerlinToken)).toEqual(acmeBerlinAlone);
+      const diff = await g.graphql(
+        `{ scanRunDiff(officeId: "paris", scanRunId: "${RUN}") { run { scanRunId } } }`,
+        {},
+        acmeBerlinToken,
+      );
+      expect(diff.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     });
   });
 }

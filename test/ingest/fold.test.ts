@@ -133,6 +133,7 @@ describe('applyEvent and foldEvents', () => {
       serviceVersion: '0.9',
       resource: { port: 3389 },
       dispositionStatus: 'accepted_risk',
+      scannerType: 'nmap',
     };
     expect(Object.keys(values).sort()).toEqual([...COALESCED_FIELDS].sort());
     const state = only(

@@ -35,6 +35,7 @@ import {
   withRowsOfHashes,
 } from './exposure-keys.ts';
 import { exposureKeyConditions } from './exposures.ts';
+import { observeScanRuns } from './scan-runs.ts';
 
 /** A staged event: its batch within the transaction, and the event. */
 export interface StagedEvent {
@@ -82,7 +83,6 @@ const EVENT_COLUMNS: readonly StageColumn[] = [
   column('exposure_id', 'text', (e) => e.exposureId),
   ...FIELD_COLUMNS,
   column('scan_run_id', 'text', (e) => e.scanRunId),
-  column('scanner_type', 'text', (e) => e.scannerType),
   column('dedupe_key', 'text', (e) => e.dedupeKey),
   column('raw_payload', 'json', (e) => json(e.rawPayload)),
   column('actor', 'text', (e) => e.actor ?? null),
@@ -385,15 +385,21 @@ export async function appendEvents(
   }
 
   await countNewEvents(trx, tenantId, STAGE);
-  const batchKeys = keysOf(candidates.filter((c) => inserted.has(c.event.eventId)));
-  const eventCounts = await mergeIntoCurrent(trx, tenantId, batchKeys);
+  const fresh = candidates.filter((c) => inserted.has(c.event.eventId));
+  const runEvents = fresh.filter((c) => c.event.scanRunId !== null).map((c) => c.event);
+  // Runs need the stored states from before the merge: PostgreSQL reads them first, DuckDB from the
+  // merge's copy of them afterwards.
+  if (trx.engine === 'postgres') {
+    await observeScanRuns(trx, tenantId, STAGE, 'exposures_current', runEvents);
+  }
+  const eventCounts = await mergeIntoCurrent(trx, tenantId, keysOf(fresh));
+  if (trx.engine === 'duckdb') await observeScanRuns(trx, tenantId, STAGE, STORED, runEvents);
   await sql`insert into offices (tenant_id, office_id, last_ingest_at)
     select distinct ${tenantId}, office_id, cast(${new Date().toISOString()} as timestamptz) from ${stage}
     on conflict (tenant_id, office_id) do update set last_ingest_at = excluded.last_ingest_at`.execute(
     trx.db,
   );
 
-  const fresh = candidates.filter((c) => inserted.has(c.event.eventId));
   for (const { batch } of fresh) {
     const result = results[batch]!;
     result.eventsInserted++;

@@ -1,5 +1,5 @@
 /** The current state of exposures: pages, counts and lookups by key, always inside the caller's scope. */
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import type { Scope } from '../../domain.ts';
 import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../domain.ts';
 import type { WriteTransaction } from '../database.ts';
@@ -118,34 +118,41 @@ export interface ExposurePageArgs extends PageArgs {
   order?: ExposureOrder | null;
 }
 
-/** One page of exposures in the scope that match the filter; throws the pagination errors on bad args. */
+/**
+ * One page of exposures in the scope that match the filter, and `within` (a condition on alias c) when
+ * given; throws the pagination errors on bad args.
+ */
 export async function findExposures(
   db: Kysely<Database>,
   scope: Scope,
   filter: ExposureFilter | null,
   page: ExposurePageArgs,
+  within?: Expression<SqlBool>,
 ): Promise<Page<ExposureState>> {
   const plan = planPage(sortKeyOf(page.order ?? DEFAULT_EXPOSURE_ORDER), page);
   const rows = await db
     .selectFrom('exposures_current as c')
     .select(EXPOSURE_COLUMNS)
-    .where((eb) => eb.and([exposureConditions(eb, scope, filter, 'c'), ...plan.conditions]))
+    .where((eb) =>
+      eb.and([exposureConditions(eb, scope, filter, 'c'), ...(within ? [within] : []), ...plan.conditions]),
+    )
     .orderBy(plan.order)
     .limit(plan.limit)
     .execute();
   return pageOf(plan, rows.map(toExposureState), page);
 }
 
-/** How many exposures in the scope match the filter. */
+/** How many exposures in the scope match the filter (and `within`, as in findExposures()). */
 export async function countExposures(
   db: Kysely<Database>,
   scope: Scope,
   filter: ExposureFilter | null,
+  within?: Expression<SqlBool>,
 ): Promise<number> {
   const row = await db
     .selectFrom('exposures_current as c')
     .select(sql<number>`cast(count(*) as integer)`.as('total'))
-    .where((eb) => exposureConditions(eb, scope, filter, 'c'))
+    .where((eb) => eb.and([exposureConditions(eb, scope, filter, 'c'), ...(within ? [within] : [])]))
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }

@@ -31,6 +31,8 @@ export interface QuarantinedFile {
   scannerType: string | null;
   officeId: string | null;
   status: QuarantineStatus;
+  /** How the file is read: events, nmap or nuclei. */
+  format: string;
   /** False when the content was not kept (a reported file) or kept only in part (too large). */
   contentStored: boolean;
   replayCount: number;
@@ -52,6 +54,8 @@ export interface NewQuarantinedFile extends QuarantineReason {
   fileHash: string;
   scannerType: string | null;
   officeId: string | null;
+  /** How the file is read; events when not given. */
+  format?: string;
   /** The file's text, already cut to the stored maximum; null when the reporter did not send it. */
   content: string | null;
   contentTruncated: boolean;
@@ -70,6 +74,7 @@ const COLUMNS = [
   'q.scanner_type',
   'q.office_id',
   'q.status',
+  'q.format',
   'q.content_truncated',
   sql<boolean>`q.content is not null`.as('has_content'),
   'q.replay_count',
@@ -93,6 +98,7 @@ function toQuarantinedFile(row: ListedRow): QuarantinedFile {
     scannerType: row.scanner_type,
     officeId: row.office_id,
     status: row.status,
+    format: row.format ?? 'events',
     contentStored: Boolean(row.has_content) && !row.content_truncated,
     replayCount: Number(row.replay_count),
     discardReason: row.discard_reason,
@@ -226,6 +232,7 @@ export async function insertQuarantinedFile(
       discard_reason: null,
       quarantined_at: at.toISOString(),
       resolved_at: null,
+      format: file.format ?? 'events',
     })
     .execute();
   return id;
