@@ -367,7 +367,11 @@ for (const engine of ENGINES) {
 
       // The same store behind a gateway whose scanners may run a day ahead.
       const raised = createGateway({
-        config: loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, INGEST_MAX_FUTURE_SKEW_SECONDS: '86400' }),
+        config: loadConfig({
+          AUTH_JWT_SECRET: TEST_SECRET,
+          INGEST_MAX_FUTURE_SKEW_SECONDS: '86400',
+          LOG_LEVEL: 'silent',
+        }),
         store: g.store,
         changes: g.changes,
       });
