@@ -73,4 +73,5 @@ export function eventRowsWithHashes(db: Kysely<Database>, hashes: readonly bigin
   return withRowsOfHashes(db, 'exposure_events', 'exposure_hash', hashes).selectFrom('hashed as e');
 }
 
-const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;
+/** Whether `db` runs on PostgreSQL, for the reads whose DuckDB form goes through the key hashes. */
+export const isPostgres = (db: Kysely<Database>) => db.getExecutor().adapter instanceof PostgresAdapter;

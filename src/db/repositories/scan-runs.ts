@@ -8,7 +8,6 @@ import {
   type Expression,
   type ExpressionBuilder,
   type Kysely,
-  PostgresAdapter,
   type RawBuilder,
   type SqlBool,
   sql,
@@ -16,7 +15,7 @@ import {
 import { DomainError, type ExposureEvent, type Scope, type Severity } from '../../domain.ts';
 import type { WriteTransaction } from '../database.ts';
 import type { Database, ScanRunRow } from '../tables.ts';
-import { hashIn, keyHash, keyHashSql } from './exposure-keys.ts';
+import { hashIn, isPostgres, keyHash, keyHashSql } from './exposure-keys.ts';
 import { timestampParam } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 import { scopedOffices } from './scope.ts';
@@ -353,8 +352,6 @@ function anyOf(eb: ExpressionBuilder<any, any>, column: string, values: readonly
   return values.length === 0 ? sql<boolean>`1 = 0` : eb(sql.ref(column), 'in', values);
 }
 
-const isPostgresDb = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
-
 /**
  * exposure_id and observed of every exposure a run named, as a query. DuckDB reaches the run's rows
  * through run_hash, as the sole condition of a materialized CTE (see withRowsOfHashes()); the exact key
@@ -362,7 +359,7 @@ const isPostgresDb = (db: Db) => db.getExecutor().adapter instanceof PostgresAda
  */
 function runExposures(db: Db, tenantId: string, run: ScanRunKey): RawBuilder<unknown> {
   const exact = sql`tenant_id = ${tenantId} and office_id = ${run.officeId} and scan_run_id = ${run.scanRunId}`;
-  if (isPostgresDb(db)) return sql`select exposure_id, observed from scan_run_exposures where ${exact}`;
+  if (isPostgres(db)) return sql`select exposure_id, observed from scan_run_exposures where ${exact}`;
   const hash = keyHash(tenantId, run.officeId, run.scanRunId);
   return sql`with run_rows as materialized (
       select tenant_id, office_id, scan_run_id, exposure_id, observed from scan_run_exposures
