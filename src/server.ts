@@ -27,6 +27,7 @@ export interface RunningServer {
 /** Listens with the gateway on an open, migrated store; the store is closed by shutdown(). */
 export async function listen(config: Config, store: Store, logger: Logger): Promise<RunningServer> {
   const gateway = createGateway({ config, store, changes: new ChangeFeed() }, { logger });
+  const log = logger.child({ component: 'server' });
   const server = http.createServer(gateway);
   await new Promise<void>((resolve, reject) => {
     const failed = (error: Error) =>
@@ -50,7 +51,7 @@ export async function listen(config: Config, store: Store, logger: Logger): Prom
       server.closeIdleConnections();
       // Long requests (subscriptions, big uploads) get the grace period, then their connections go.
       const deadline = setTimeout(() => {
-        logger.warn({ msg: 'grace period over: closing the remaining connections' });
+        log.warn('grace period over: closing the remaining connections');
         server.closeAllConnections();
       }, config.shutdownGraceMs);
       await closed;
@@ -87,21 +88,22 @@ export interface ServeOptions {
 export async function serve(config: Config, options: ServeOptions = {}): Promise<void> {
   assertAuthConfigured(config);
   const logger = options.logger ?? createLogger(config.logLevel);
+  const log = logger.child({ component: 'server' });
   const store = options.store ?? (await openStore(config.database));
   let running: RunningServer;
   try {
     const { results = [] } = await migrateToLatest(store);
-    for (const result of results) logger.info({ msg: 'migration applied', migration: result.migrationName });
+    for (const result of results) log.info({ migration: result.migrationName }, 'migration applied');
     running = await listen(config, store, logger);
   } catch (error) {
     await store.close();
     throw error;
   }
   const stopped = nextStopSignal();
-  logger.info({ msg: 'listening', url: `${running.url}/graphql`, engine: store.engine });
+  log.info({ url: `${running.url}/graphql`, engine: store.engine }, 'listening');
   options.onListening?.(running.url);
   const signal = await stopped;
-  logger.info({ msg: 'draining', signal });
+  log.info({ signal }, 'draining');
   await running.shutdown();
-  logger.info({ msg: 'stopped' });
+  log.info('stopped');
 }

@@ -13,7 +13,7 @@ import { useCsrfPrevention } from './plugins/csrf-prevention.ts';
 import { useLimits } from './plugins/document-limits.ts';
 import { usePersistedOperationsOnly } from './plugins/persisted-operations.ts';
 import { useReady } from './plugins/ready.ts';
-import { RequestLog } from './plugins/request-log.ts';
+import { useRequestLog } from './plugins/request-log.ts';
 import { useRequestSizeLimit } from './plugins/request-size-limit.ts';
 import { schema } from './schema/index.ts';
 
@@ -34,7 +34,6 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       ...(config.auth.jwksFile ? { jwks: readJwksFile(config.auth.jwksFile) } : {}),
       apiKeys: services.store.db,
     });
-  const log = new RequestLog(logger);
   // The page inlines GraphiQL's assets (about 9 MB, no CDN): render it once.
   let graphiqlPage: string | undefined;
   return createYoga<Record<string, unknown>, GatewayContext>({
@@ -50,7 +49,7 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
           ? clientError('QUERY_TIMEOUT', queryTimeoutMessage(config.database.queryTimeoutMs))
           : maskError(error, message, isDev)),
     },
-    logging: logger,
+    logging: logger.child({ component: 'graphql' }),
     graphiql: config.persistedOperationsOnly
       ? false
       : {
@@ -63,18 +62,16 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       return graphiqlPage;
     },
     plugins: [
-      log.plugin(),
-      useReady(services, logger),
-      useRequestSizeLimit(config, log),
+      useRequestLog(logger),
+      useReady(services, logger.child({ component: 'ready' })),
+      useRequestSizeLimit(config),
       useCsrfPrevention(),
       ...(config.persistedOperationsOnly ? [usePersistedOperationsOnly()] : []),
       ...useLimits(config.limits),
       useCompiledExecution(),
     ],
     context: async ({ request }) => {
-      const principal = await authenticate(request);
-      log.caller(request, principal);
-      return createContext(services, principal);
+      return createContext(services, await authenticate(request));
     },
   });
 }

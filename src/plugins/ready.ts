@@ -14,7 +14,7 @@ export function useReady(services: GatewayServices, logger: Logger): Plugin {
         await sql`select 1 as ready`.execute(services.store.db);
         return json({ status: 'ready', database: services.store.engine });
       } catch (error) {
-        logger.warn('readiness check failed', error);
+        logger.warn({ err: error }, 'readiness check failed');
         return json({ status: 'unavailable', database: services.store.engine }, 503);
       }
     },

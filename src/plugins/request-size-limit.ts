@@ -3,13 +3,12 @@ import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import { clientError } from '../errors.ts';
 import { jsonResponse as json } from './json-response.ts';
-import type { RequestLog } from './request-log.ts';
 
 /**
  * Refuses bodies over the limit before they are read: JSON requests by REQUEST_MAX_BYTES, multipart
  * uploads (scan files) by UPLOAD_MAX_BYTES. A body without a length is cut off once it passes the limit.
  */
-export function useRequestSizeLimit(config: Config, log: RequestLog): Plugin {
+export function useRequestSizeLimit(config: Config): Plugin {
   return {
     onRequest({ request, setRequest, endResponse, fetchAPI }) {
       if (!request.body) return;
@@ -45,7 +44,6 @@ export function useRequestSizeLimit(config: Config, log: RequestLog): Plugin {
         body: counted,
         duplex: 'half',
       } as RequestInit);
-      log.carry(request, replaced);
       setRequest(replaced);
     },
   };

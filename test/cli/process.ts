@@ -54,6 +54,15 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
+/** The complete JSON log lines of a process's stderr so far. */
+export function logLines(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .slice(0, -1)
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** Starts a long-running command on a free port and waits until its "listening" log line. */
 export async function startServer(
   args: string[],
@@ -74,10 +83,10 @@ export async function startServer(
     const timer = setTimeout(() => reject(new Error(`no "listening" line within 60 s:\n${stderr}`)), 60_000);
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
-      const match = /"msg":"listening","url":"(http:\/\/[^"]+)\/graphql"/.exec(stderr);
-      if (match?.[1]) {
+      const listening = logLines(stderr).find((line) => line.msg === 'listening');
+      if (typeof listening?.url === 'string') {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(listening.url.replace(/\/graphql$/, ''));
       }
     });
     void exited.then((code) => {

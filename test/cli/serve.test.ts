@@ -2,7 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
-import { runCli, type ServerProcess, startServer } from './process.ts';
+import { logLines, runCli, type ServerProcess, startServer } from './process.ts';
 
 const SECRET = 'serve-test-secret-long-enough';
 
@@ -79,11 +79,7 @@ for (const engine of ENGINES) {
       expect(response).toContain('{"data":{"offices":[]}}');
       expect(await server.exited).toBe(0);
 
-      const logs = server
-        .stderr()
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const logs = logLines(server.stderr());
       expect(logs).toContainEqual(
         expect.objectContaining({
           msg: 'request',

@@ -5,6 +5,7 @@ import type { Engine } from '../../src/config.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Role } from '../../src/domain.ts';
 import { ChangeFeed } from '../../src/ingest/changes.ts';
+import type { Logger } from '../../src/log.ts';
 import { createGateway, type Gateway } from '../../src/yoga.ts';
 import { openTestStore, type TestStore } from './engines.ts';
 
@@ -39,6 +40,8 @@ export interface TestGateway extends TestStore {
 export async function openTestGateway(
   engine: Engine,
   env: Record<string, string> = {},
+  /** Where the gateway logs; by default nowhere (LOG_LEVEL=silent). */
+  logger?: Logger,
 ): Promise<TestGateway> {
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env });
   // The store is the test database's; only a query timeout set for the test carries over.
@@ -48,7 +51,10 @@ export async function openTestGateway(
   );
   const changes = new ChangeFeed();
   const clock: TestGateway['clock'] = { at: null };
-  const yoga = createGateway({ config, store: t.store, changes, clock: () => clock.at ?? new Date() });
+  const yoga = createGateway(
+    { config, store: t.store, changes, clock: () => clock.at ?? new Date() },
+    logger ? { logger } : {},
+  );
   const token: TestGateway['token'] = (claims = {}) =>
     signToken(TEST_SECRET, {
       tenantId: claims.tenantId ?? 'acme',
