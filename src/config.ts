@@ -31,6 +31,13 @@ const schema = z
     PERSISTED_OPERATIONS_ONLY: z.enum(['true', 'false', '1', '0']).default('false'),
     NODE_ENV: z.string().optional(),
     SHUTDOWN_GRACE_MS: positiveInt(10_000),
+    RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).default(1200),
+    RATE_LIMIT_WINDOW_SECONDS: positiveInt(60),
+    RATE_LIMIT_STORE: z.enum(['memory', 'postgres', 'redis']).default('memory'),
+    REDIS_URL: z.string().url().optional(),
+    REQUESTS_MAX_IN_FLIGHT: positiveInt(64),
+    REQUESTS_MAX_QUEUED: z.coerce.number().int().min(0).default(1024),
+    REQUESTS_QUEUE_TIMEOUT_MS: positiveInt(10_000),
     DUCKDB_THREADS: z.coerce.number().int().positive().optional(),
     DUCKDB_MEMORY_LIMIT: z
       .string()
@@ -40,6 +47,20 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.DB_TYPE === 'postgres' && !env.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required when DB_TYPE=postgres' });
+    }
+    if (env.RATE_LIMIT_STORE === 'postgres' && env.DB_TYPE !== 'postgres') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RATE_LIMIT_STORE'],
+        message: 'postgres keeps the counts in the database, so it needs DB_TYPE=postgres',
+      });
+    }
+    if (env.RATE_LIMIT_STORE === 'redis' && !env.REDIS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'is required when RATE_LIMIT_STORE=redis',
+      });
     }
   });
 
@@ -66,6 +87,22 @@ export interface IngestConfig {
   uploadMaxBytes: number;
 }
 
+/** Requests per caller (an API key, a token subject) and window; shared by instances with a store. */
+export interface RateLimitConfig {
+  /** 0: no limit. */
+  requests: number;
+  windowSeconds: number;
+  store: 'memory' | 'postgres' | 'redis';
+  redisUrl?: string;
+}
+
+/** How many requests run at once, how many wait for a turn and how long, before OVERLOADED. */
+export interface AdmissionConfig {
+  maxInFlight: number;
+  maxQueued: number;
+  queueTimeoutMs: number;
+}
+
 export interface Config {
   database: DatabaseConfig;
   host: string;
@@ -90,6 +127,8 @@ export interface Config {
   persistedOperationsOnly: boolean;
   /** How long SIGTERM waits for in-flight requests before closing their connections. */
   shutdownGraceMs: number;
+  rateLimit: RateLimitConfig;
+  admission: AdmissionConfig;
 }
 
 export class ConfigError extends Error {
@@ -139,5 +178,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     persistedOperationsOnly: e.PERSISTED_OPERATIONS_ONLY === 'true' || e.PERSISTED_OPERATIONS_ONLY === '1',
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    rateLimit: {
+      requests: e.RATE_LIMIT_REQUESTS,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      store: e.RATE_LIMIT_STORE,
+      ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    },
+    admission: {
+      maxInFlight: e.REQUESTS_MAX_IN_FLIGHT,
+      maxQueued: e.REQUESTS_MAX_QUEUED,
+      queueTimeoutMs: e.REQUESTS_QUEUE_TIMEOUT_MS,
+    },
   };
 }

@@ -13,11 +13,16 @@ const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
   FORBIDDEN: 403,
   REQUEST_TOO_LARGE: 413,
   CSRF_HEADER_REQUIRED: 403,
+  RATE_LIMITED: 429,
+  OVERLOADED: 503,
 };
 
+/** A refusal that passes with time says when to come back: `retryAfterSeconds`, also as Retry-After. */
 const extensionsOf = (code: ClientErrorCode, details: Record<string, unknown>) => {
   const status = HTTP_STATUS[code];
-  return { code, ...details, ...(status ? { http: { status } } : {}) };
+  const retryAfter = details.retryAfterSeconds;
+  const headers = typeof retryAfter === 'number' ? { headers: { 'Retry-After': String(retryAfter) } } : {};
+  return { code, ...details, ...(status ? { http: { status, ...headers } } : {}) };
 };
 
 export function clientError(

@@ -12,6 +12,7 @@ import { useCompiledExecution } from './plugins/compiled-execution.ts';
 import { useCsrfPrevention } from './plugins/csrf-prevention.ts';
 import { useLimits } from './plugins/document-limits.ts';
 import { usePersistedOperationsOnly } from './plugins/persisted-operations.ts';
+import { useRateLimit } from './plugins/rate-limit.ts';
 import { useReady } from './plugins/ready.ts';
 import { useRequestLog } from './plugins/request-log.ts';
 import { useRequestSizeLimit } from './plugins/request-size-limit.ts';
@@ -68,6 +69,7 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       useCsrfPrevention(),
       ...(config.persistedOperationsOnly ? [usePersistedOperationsOnly()] : []),
       ...useLimits(config.limits),
+      useRateLimit(config),
       useCompiledExecution(),
     ],
     context: async ({ request }) => {

@@ -1,4 +1,6 @@
 /** A typed client of a remote gateway, over the documents `npm run codegen` generates from src/client. */
+
+import { setTimeout } from 'node:timers/promises';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
@@ -24,6 +26,10 @@ export class GatewayError extends Error {
     super(message);
   }
 }
+
+/** How often a request waits out a Retry-After, and the longest wait, before the refusal is the answer. */
+const MAX_WAITS = 5;
+const MAX_WAIT_SECONDS = 60;
 
 interface GraphQLErrorBody {
   message: string;
@@ -57,18 +63,7 @@ export class GatewayClient {
       this.#persistedOnly && hash
         ? { variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }
         : { query: print(document), variables };
-    let response: Response;
-    try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-        body: JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new GatewayError(
-        `cannot reach ${this.url}: ${(error as Error).cause ?? (error as Error).message}`,
-      );
-    }
+    const response = await this.#post(JSON.stringify(body));
     const text = await response.text();
     let payload: { data?: Result | null; errors?: GraphQLErrorBody[] };
     try {
@@ -91,6 +86,32 @@ export class GatewayClient {
     }
     if (!payload.data) throw new GatewayError(`${this.url} answered ${response.status} without data`);
     return payload.data;
+  }
+
+  /**
+   * A refusal that passes with time (429 RATE_LIMITED, 503 OVERLOADED) says when to come back: the
+   * request is sent again then, a few times. Nothing ran on the gateway, so nothing is done twice.
+   */
+  async #post(body: string): Promise<Response> {
+    for (let waits = 0; ; waits += 1) {
+      let response: Response;
+      try {
+        response = await fetch(this.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+          body,
+        });
+      } catch (error) {
+        throw new GatewayError(
+          `cannot reach ${this.url}: ${(error as Error).cause ?? (error as Error).message}`,
+        );
+      }
+      const retryAfter = Number(response.headers.get('retry-after'));
+      const passing = response.status === 429 || response.status === 503;
+      if (!passing || !(retryAfter > 0) || waits === MAX_WAITS) return response;
+      await response.body?.cancel();
+      await setTimeout(Math.min(retryAfter, MAX_WAIT_SECONDS) * 1000);
+    }
   }
 
   /** One chunk through ingestExposureEvents: one transaction on the gateway. */

@@ -154,6 +154,36 @@ for (const engine of ENGINES) {
       expect(fs.readdirSync(dir)).toEqual(['scan.json']);
     });
 
+    it('waits out RATE_LIMITED as Retry-After says, and sends the whole file', async () => {
+      // Two requests a second: the three chunks and the run's completion need two windows or more.
+      const limited = await openTestGateway(engine, {
+        RATE_LIMIT_REQUESTS: '2',
+        RATE_LIMIT_WINDOW_SECONDS: '1',
+      });
+      const limitedServer = await listen(limited);
+      try {
+        const token = await limited.token({ roles: ['ingestor', 'viewer'] });
+        const file = path.join(dir, 'limited.jsonl');
+        fs.writeFileSync(file, Array.from({ length: 1200 }, (_, i) => fileLine(i)).join('\n'));
+        const run = await runCli(
+          ['ingest', file, '--url', limitedServer.url, '--token', token, '--office', 'berlin'],
+          dir,
+        );
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/limited\.jsonl: ingested 1200 events \(1200 new/);
+        const stored = await limited.graphql<{ events: { totalCount: number } }>(
+          '{ events { totalCount } }',
+          {},
+          token,
+        );
+        expect(stored.data?.events.totalCount).toBe(1200);
+      } finally {
+        await limitedServer.close();
+        await limited.close();
+        fs.rmSync(path.join(dir, 'limited.jsonl'));
+      }
+    });
+
     it('reports a bad file to the gateway’s quarantine and writes nothing', async () => {
       const t = await newTenant();
       const file = path.join(dir, 'broken.jsonl');
