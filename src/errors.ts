@@ -34,6 +34,19 @@ export function clientError(
 }
 
 /**
+ * A refusal answered before GraphQL runs (a body too large, an overloaded gateway): its HTTP status and
+ * headers, and the GraphQL error body a client reads the code from.
+ */
+export function refusal(code: ClientErrorCode, message: string, details: Record<string, unknown> = {}) {
+  const { http, ...extensions } = extensionsOf(code, details);
+  return {
+    status: http?.status ?? 400,
+    headers: { 'content-type': 'application/json', ...(http && 'headers' in http ? http.headers : {}) },
+    body: JSON.stringify({ errors: [{ message, extensions }] }),
+  };
+}
+
+/**
  * The client error for a domain error, wherever it was thrown (a resolver wraps it in a GraphQLError
  * that knows the path); undefined for any other error.
  */

@@ -1,9 +1,11 @@
 /** The HTTP server: migrate, listen, and drain on SIGTERM/SIGINT. Only the CLI starts it. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Admission } from './admission.ts';
 import { type Config, ConfigError } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { refusal } from './errors.ts';
 import { ChangeFeed } from './ingest/changes.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createGateway } from './yoga.ts';
@@ -17,6 +19,27 @@ export function assertAuthConfigured(config: Config): void {
   );
 }
 
+/**
+ * Probes stay fast under any load, and a subscription holds its stream for as long as it listens:
+ * neither takes a turn.
+ */
+function takesATurn(request: http.IncomingMessage): boolean {
+  const path = request.url?.split('?')[0];
+  if (path === '/health' || path === '/ready') return false;
+  return !request.headers.accept?.includes('text/event-stream');
+}
+
+/** OVERLOADED: HTTP 503 with Retry-After; the request's body is never read. */
+function overloaded(response: http.ServerResponse): void {
+  const { status, headers, body } = refusal(
+    'OVERLOADED',
+    'the gateway is serving as many requests as it can and its queue is full: retry later',
+    { retryAfterSeconds: 1 },
+  );
+  // The unread body would stay on a kept-alive connection.
+  response.writeHead(status, { ...headers, connection: 'close' }).end(body);
+}
+
 export interface RunningServer {
   /** http://host:port, with the port actually bound (PORT=0 picks a free one). */
   url: string;
@@ -28,7 +51,19 @@ export interface RunningServer {
 export async function listen(config: Config, store: Store, logger: Logger): Promise<RunningServer> {
   const gateway = createGateway({ config, store, changes: new ChangeFeed() }, { logger });
   const log = logger.child({ component: 'server' });
-  const server = http.createServer(gateway);
+  const admission = new Admission(config.admission);
+  const server = http.createServer((request, response) => {
+    if (!takesATurn(request)) return void gateway(request, response);
+    // The client's going away ends its wait in the queue, or its turn.
+    const gone = new AbortController();
+    response.once('close', () => gone.abort());
+    void admission.enter(gone.signal).then((end) => {
+      if (!end) return overloaded(response);
+      response.once('close', end);
+      if (gone.signal.aborted) end();
+      else void gateway(request, response);
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     const failed = (error: Error) =>
       reject(

@@ -1,8 +1,7 @@
 /** REQUEST_MAX_BYTES and UPLOAD_MAX_BYTES, enforced before a body is read. */
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
-import { clientError } from '../errors.ts';
-import { jsonResponse as json } from './json-response.ts';
+import { clientError, refusal } from '../errors.ts';
 
 /**
  * Refuses bodies over the limit before they are read: JSON requests by REQUEST_MAX_BYTES, multipart
@@ -15,15 +14,14 @@ export function useRequestSizeLimit(config: Config): Plugin {
       const multipart = request.headers.get('content-type')?.startsWith('multipart/') ?? false;
       // The multipart envelope (boundaries, the operations part) needs a little room beside the file.
       const limit = multipart ? config.ingest.uploadMaxBytes + 1024 * 1024 : config.limits.requestMaxBytes;
-      const tooLarge = () =>
-        clientError('REQUEST_TOO_LARGE', `the request body is larger than ${limit} bytes`, { limit });
+      const message = `the request body is larger than ${limit} bytes`;
+      const tooLarge = () => clientError('REQUEST_TOO_LARGE', message, { limit });
       const length = request.headers.get('content-length');
       if (length !== null) {
         if (Number(length) > limit) {
-          // Answered here, before yoga reads the body; `http` is yoga's status hint, not for clients.
-          const { message, extensions } = tooLarge();
-          const { http: _status, ...visible } = extensions;
-          endResponse(json({ errors: [{ message, extensions: visible }] }, 413));
+          // Answered here, before yoga reads the body.
+          const { body, status, headers } = refusal('REQUEST_TOO_LARGE', message, { limit });
+          endResponse(new fetchAPI.Response(body, { status, headers }));
         }
         return;
       }

@@ -1,35 +1,10 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
+import { heldRequest } from '../helpers/http.ts';
 import { logLines, runCli, type ServerProcess, startServer } from './process.ts';
 
 const SECRET = 'serve-test-secret-long-enough';
-
-/** Sends a POST whose body arrives only when `finish` is called, to hold a request in flight. */
-function heldRequest(url: string, token: string, body: string) {
-  const { hostname, port } = new URL(url);
-  const socket = net.connect(Number(port), hostname);
-  socket.write(
-    [
-      'POST /graphql HTTP/1.1',
-      `Host: ${hostname}:${port}`,
-      'Content-Type: application/json',
-      `Authorization: Bearer ${token}`,
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      'Connection: close',
-      '',
-      '',
-    ].join('\r\n'),
-  );
-  let response = '';
-  socket.on('data', (chunk) => {
-    response += chunk;
-  });
-  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(response)));
-  // write, not end: a client that half-closes its socket has its request aborted by node:http.
-  return { finish: () => socket.write(body), response: closed };
-}
 
 for (const engine of ENGINES) {
   describe(`serve on ${engine}`, () => {

@@ -1,0 +1,107 @@
+/** REQUESTS_MAX_*: a bounded queue, then 503 OVERLOADED, on a real port, on both engines. */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../src/auth/tokens.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { listen, type RunningServer } from '../../src/server.ts';
+import { databaseEnv } from '../helpers/cli.ts';
+import { ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
+import { TEST_SECRET } from '../helpers/gateway.ts';
+import { heldRequest } from '../helpers/http.ts';
+
+const QUERY = JSON.stringify({ query: '{ offices { id } }' });
+
+for (const engine of ENGINES) {
+  describe(`overload on ${engine}`, () => {
+    let t: TestStore;
+    let server: RunningServer;
+    let token: string;
+    /** A server on a new database; afterEach stops it, which closes its store. */
+    const start = async (env: Record<string, string>) => {
+      t = await openTestStore(engine);
+      const config = loadConfig({
+        ...databaseEnv(t.database.config),
+        AUTH_JWT_SECRET: TEST_SECRET,
+        PORT: '0',
+        RATE_LIMIT_REQUESTS: '0',
+        ...env,
+      });
+      server = await listen(config, t.store, createLogger('silent'));
+      return server.url;
+    };
+    const ask = (url: string) =>
+      fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: QUERY,
+      });
+
+    beforeAll(async () => {
+      token = await signToken(TEST_SECRET, { tenantId: 'acme', officeIds: ['*'], roles: ['viewer'] });
+    });
+    afterEach(async () => {
+      await server.shutdown();
+      await t.database.drop();
+    });
+
+    it('queues up to its bound, answers 503 OVERLOADED beyond it, and keeps /health fast', async () => {
+      const url = await start({ REQUESTS_MAX_IN_FLIGHT: '2', REQUESTS_MAX_QUEUED: '2' });
+      // Two requests in flight (their bodies are awaited), two in the queue.
+      const held = Array.from({ length: 4 }, () => heldRequest(url, token, QUERY));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      const refused = await ask(url);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await refused.json()).toEqual({
+        errors: [
+          {
+            message: expect.stringContaining('retry later'),
+            extensions: { code: 'OVERLOADED', retryAfterSeconds: 1 },
+          },
+        ],
+      });
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      expect((await fetch(`${url}/ready`)).status).toBe(200);
+
+      for (const request of held) request.finish();
+      for (const answer of await Promise.all(held.map((request) => request.response))) {
+        expect(answer).toMatch(/^HTTP\/1\.1 200 OK/);
+        expect(answer).toContain('{"data":{"offices":[]}}');
+      }
+      expect((await ask(url)).status).toBe(200);
+    });
+
+    it('answers a request that waited longer than REQUESTS_QUEUE_TIMEOUT_MS with OVERLOADED', async () => {
+      const url = await start({
+        REQUESTS_MAX_IN_FLIGHT: '1',
+        REQUESTS_MAX_QUEUED: '10',
+        REQUESTS_QUEUE_TIMEOUT_MS: '200',
+      });
+      const held = heldRequest(url, token, QUERY);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const waited = await ask(url);
+      expect(waited.status).toBe(503);
+      expect(
+        ((await waited.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
+      ).toBe('OVERLOADED');
+      held.finish();
+      expect(await held.response).toMatch(/^HTTP\/1\.1 200 OK/);
+    });
+
+    it('answers a burst far over its bounds at once, queues only its bound, then serves again', async () => {
+      const url = await start({ REQUESTS_MAX_IN_FLIGHT: '4', REQUESTS_MAX_QUEUED: '16' });
+      const held = Array.from({ length: 4 }, () => heldRequest(url, token, QUERY));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const burst = Array.from({ length: 400 }, () => ask(url).then((response) => response.status));
+      // The refused ones are answered while the held requests still have every turn.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (const request of held) request.finish();
+      const statuses = await Promise.all(burst);
+      expect(statuses.filter((status) => status === 200)).toHaveLength(16);
+      expect(statuses.filter((status) => status === 503)).toHaveLength(384);
+      expect((await ask(url)).status).toBe(200);
+    });
+  });
+}
