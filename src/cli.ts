@@ -131,7 +131,8 @@ const commands: Record<string, Command> = {
       import('./server.ts'),
       import('./demo/demo.ts'),
     ]);
-    await serve(await withDemoSecret(config));
+    const demo = await withDemoSecret(config);
+    await serve(demo.config, demo.demoToken ? { demoToken: demo.demoToken } : {});
   },
 
   async demo(config, args) {

@@ -8,7 +8,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { refusal } from './errors.ts';
 import { ChangeFeed } from './ingest/changes.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createGateway } from './yoga.ts';
+import { createGateway, type GatewayOptions } from './yoga.ts';
 
 /** Production refuses to start without a way to verify tokens; demo mode brings its own secret. */
 export function assertAuthConfigured(config: Config): void {
@@ -48,8 +48,13 @@ export interface RunningServer {
 }
 
 /** Listens with the gateway on an open, migrated store; the store is closed by shutdown(). */
-export async function listen(config: Config, store: Store, logger: Logger): Promise<RunningServer> {
-  const gateway = createGateway({ config, store, changes: new ChangeFeed() }, { logger });
+export async function listen(
+  config: Config,
+  store: Store,
+  logger: Logger,
+  options: Pick<GatewayOptions, 'demoToken'> = {},
+): Promise<RunningServer> {
+  const gateway = createGateway({ config, store, changes: new ChangeFeed() }, { ...options, logger });
   const log = logger.child({ component: 'server' });
   const admission = new Admission(config.admission);
   const server = http.createServer((request, response) => {
@@ -115,6 +120,8 @@ export interface ServeOptions {
   /** An already open store (the demo seeds it first); otherwise one is opened from the configuration. */
   store?: Store;
   logger?: Logger;
+  /** In demo mode, the token GraphiQL opens with. */
+  demoToken?: string;
   /** Called once the server listens, e.g. to print where. */
   onListening?: (url: string) => void;
 }
@@ -129,7 +136,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   try {
     const { results = [] } = await migrateToLatest(store);
     for (const result of results) log.info({ migration: result.migrationName }, 'migration applied');
-    running = await listen(config, store, logger);
+    running = await listen(config, store, logger, options.demoToken ? { demoToken: options.demoToken } : {});
   } catch (error) {
     await store.close();
     throw error;

@@ -23,6 +23,8 @@ export interface GatewayOptions {
   authenticate?: Authenticator;
   /** Request and error logs; by default JSON lines on stderr at config.logLevel. */
   logger?: Logger;
+  /** In demo mode, the token GraphiQL opens with in its headers, so the first query runs as it is. */
+  demoToken?: string;
 }
 
 export function createGateway(services: GatewayServices, options: GatewayOptions = {}) {
@@ -55,7 +57,9 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       ? false
       : {
           title: 'exposure-gateway',
-          headers: JSON.stringify({ Authorization: 'Bearer <token>' }),
+          headers: JSON.stringify({
+            Authorization: `Bearer ${(config.auth.demoMode && options.demoToken) || '<token>'}`,
+          }),
           defaultQuery: '{\n  offices {\n    id\n    name\n    openExposures\n  }\n}\n',
         },
     renderGraphiQL: (graphiqlOptions) => {

@@ -80,13 +80,17 @@ export async function seedDemo(store: Store, config: Config, anchor = new Date()
   return result;
 }
 
-/** In demo mode without a configured key: a random secret for this run and a token printed to use it. */
-export async function withDemoSecret(config: Config): Promise<Config> {
-  if (!config.auth.demoMode || config.auth.jwtSecret || config.auth.jwksFile) return config;
+/**
+ * In demo mode without a configured key: a random secret for this run, and a token printed to use it
+ * (GraphiQL opens with it too).
+ */
+export async function withDemoSecret(config: Config): Promise<{ config: Config; demoToken?: string }> {
+  if (!config.auth.demoMode || config.auth.jwtSecret || config.auth.jwksFile) return { config };
   const jwtSecret = randomBytes(32).toString('base64url');
+  const token = await demoToken(jwtSecret);
   console.log(`DEMO_MODE: a JWT secret was generated for this run. Token for tenant "${DEMO_TENANT}":`);
-  console.log(await demoToken(jwtSecret));
-  return { ...config, auth: { ...config.auth, jwtSecret } };
+  console.log(token);
+  return { config: { ...config, auth: { ...config.auth, jwtSecret } }, demoToken: token };
 }
 
 function demoToken(secret: string): Promise<string> {
@@ -139,6 +143,7 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<voi
   const demoConfig: Config = { ...config, database, auth: { ...config.auth, jwtSecret, demoMode: true } };
   await serve(demoConfig, {
     store,
+    demoToken: token,
     onListening: (url) =>
       console.log(
         [
@@ -148,7 +153,7 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<voi
           '',
           token,
           '',
-          'In GraphiQL, put it in the Headers tab: {"Authorization": "Bearer <token>"}. From a shell:',
+          'GraphiQL opens with it in its Headers tab. From a shell:',
           `  curl -s ${url}/graphql -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\`,
           `    -d '{"query":"{ offices { id name openExposures } }"}'`,
           '',
