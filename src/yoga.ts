@@ -16,6 +16,7 @@ import { useRateLimit } from './plugins/rate-limit.ts';
 import { useReady } from './plugins/ready.ts';
 import { useRequestLog } from './plugins/request-log.ts';
 import { useRequestSizeLimit } from './plugins/request-size-limit.ts';
+import { useStorableText } from './plugins/storable-text.ts';
 import { schema } from './schema/index.ts';
 
 export interface GatewayOptions {
@@ -74,6 +75,7 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       ...(config.persistedOperationsOnly ? [usePersistedOperationsOnly()] : []),
       ...useLimits(config.limits),
       useRateLimit(config),
+      useStorableText(),
       useCompiledExecution(),
     ],
     context: async ({ request }) => {
