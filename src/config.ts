@@ -9,6 +9,10 @@ const schema = z
     DB_TYPE: z.enum(['duckdb', 'postgres']).default('duckdb'),
     DB_PATH: z.string().min(1).default('./data/exposures.duckdb'),
     DATABASE_URL: z.string().url().optional(),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
     AUTH_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -41,6 +45,10 @@ const schema = z
     if (env.DB_TYPE === 'postgres' && !env.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required when DB_TYPE=postgres' });
     }
+    // A DuckDB file is served by one process, whose changes never need to leave it.
+    if (env.DB_TYPE === 'duckdb' && env.REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is for DB_TYPE=postgres only' });
+    }
   });
 
 export type Engine = 'duckdb' | 'postgres';
@@ -66,8 +74,15 @@ export interface IngestConfig {
   uploadMaxBytes: number;
 }
 
+/** How the changes of committed ingests reach the subscriptions of every instance. */
+export interface ChangeFeedConfig {
+  /** Redis pub/sub between instances; unset on PostgreSQL: LISTEN/NOTIFY; DuckDB: in-process. */
+  redisUrl?: string;
+}
+
 export interface Config {
   database: DatabaseConfig;
+  changeFeed: ChangeFeedConfig;
   host: string;
   port: number;
   auth: { jwtSecret?: string; jwksFile?: string; demoMode: boolean };
@@ -113,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.DUCKDB_THREADS ? { duckdbThreads: e.DUCKDB_THREADS } : {}),
       ...(e.DUCKDB_MEMORY_LIMIT ? { duckdbMemoryLimit: e.DUCKDB_MEMORY_LIMIT } : {}),
     },
+    changeFeed: e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {},
     host: e.HOST,
     port: e.PORT,
     auth: {

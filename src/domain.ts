@@ -229,7 +229,8 @@ export type ErrorCode =
   | 'FILTER_LIST_TOO_LONG'
   | 'INVALID_CHARACTERS'
   | 'QUERY_TOO_COSTLY'
-  | 'SCAN_RUN_COMPLETED';
+  | 'SCAN_RUN_COMPLETED'
+  | 'CHANGE_FEED_INTERRUPTED';
 
 /** A disposition status that clears the decision: the exposure is undecided again. */
 export const NO_DISPOSITION = 'none';

@@ -5,6 +5,8 @@ import { type Config, ConfigError } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ChangeFeed } from './ingest/changes.ts';
+import { PostgresChangeFeed } from './ingest/changes-postgres.ts';
+import { RedisChangeFeed } from './ingest/changes-redis.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createGateway } from './yoga.ts';
 
@@ -17,28 +19,54 @@ export function assertAuthConfigured(config: Config): void {
   );
 }
 
+/**
+ * The change feed for the store: in-process on DuckDB (one process serves the file); shared by every
+ * gateway on the PostgreSQL database, through Redis when REDIS_URL is set, else LISTEN/NOTIFY.
+ */
+export async function openChangeFeed(config: Config, store: Store, logger: Logger): Promise<ChangeFeed> {
+  if (store.engine === 'duckdb') return new ChangeFeed();
+  const { redisUrl } = config.changeFeed;
+  try {
+    return redisUrl
+      ? await RedisChangeFeed.open(redisUrl, store, logger)
+      : await PostgresChangeFeed.open(store, config.database.postgresUrl ?? '', logger);
+  } catch (error) {
+    const source = redisUrl ? 'Redis at REDIS_URL' : 'PostgreSQL at DATABASE_URL';
+    throw new ConfigError(`cannot listen for changes on ${source}: ${(error as Error).message}`);
+  }
+}
+
 export interface RunningServer {
   /** http://host:port, with the port actually bound (PORT=0 picks a free one). */
   url: string;
-  /** Stops accepting, waits for in-flight requests (at most config.shutdownGraceMs), closes the store. */
+  /**
+   * Stops accepting, waits for in-flight requests (at most config.shutdownGraceMs), closes the change
+   * feed and the store.
+   */
   shutdown(): Promise<void>;
 }
 
 /** Listens with the gateway on an open, migrated store; the store is closed by shutdown(). */
 export async function listen(config: Config, store: Store, logger: Logger): Promise<RunningServer> {
-  const gateway = createGateway({ config, store, changes: new ChangeFeed() }, { logger });
+  const changes = await openChangeFeed(config, store, logger);
+  const gateway = createGateway({ config, store, changes }, { logger });
   const server = http.createServer(gateway);
-  await new Promise<void>((resolve, reject) => {
-    const failed = (error: Error) =>
-      reject(
-        new ConfigError(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${error.message}`),
-      );
-    server.once('error', failed);
-    server.listen(config.port, config.host, () => {
-      server.off('error', failed);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) =>
+        reject(
+          new ConfigError(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${error.message}`),
+        );
+      server.once('error', failed);
+      server.listen(config.port, config.host, () => {
+        server.off('error', failed);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await changes.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
@@ -56,6 +84,8 @@ export async function listen(config: Config, store: Store, logger: Logger): Prom
       await closed;
       clearTimeout(deadline);
       await gateway.dispose();
+      // Sends what is still queued for the other gateways (through the store), then ends its connection.
+      await changes.close();
       // On DuckDB this checkpoints the file, so the next start does not replay the WAL.
       await store.close();
     },
