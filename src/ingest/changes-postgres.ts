@@ -2,15 +2,16 @@
  * The change feed of gateways sharing a PostgreSQL database: NOTIFY to publish, LISTEN on a connection of
  * its own to receive.
  *
- * The notice is sent after the ingest's transaction commits, as its own statement, rather than with
- * pg_notify inside the ingest's transaction (which PostgreSQL would also deliver only at commit, and with
- * the commit, so that not even a crash between the two could drop it). A transaction that notified takes
- * a lock on the database's notification queue at commit and holds it to the end: ingest transactions,
- * up to four at once per gateway, would then commit one at a time across every gateway, and every
- * writer (ingest, scan run completion, triage, the group commit's retries) would have to carry the feed
- * into its transaction. A gateway that dies between its commit and its notice loses that notice, as it
- * loses its subscribers: a subscription is a live view, not a log, and its clients read the state again
- * when they subscribe again.
+ * The notice is sent after the ingest's transaction commits, as a statement of its own, rather than with
+ * pg_notify inside that transaction (which PostgreSQL would also deliver only at commit, and atomically
+ * with it, so that not even a crash between the two could drop a notice). At commit, a transaction that
+ * notified takes a lock that is one for the whole server ("database 0") and holds it until its commit is
+ * flushed, so that notices queue in commit order: ingest transactions, up to four at once per gateway,
+ * would commit one at a time across every gateway while holding their row locks, and every writer
+ * (ingest, scan run completion, triage, the group commit's retries) would have to carry the feed into
+ * its transaction. Sent afterwards, the lock is held only by the notice's own short transaction. A
+ * gateway that dies between its commit and its notice loses that notice, as it loses its subscribers: a
+ * subscription is a live view, not a log, and its clients read the state again when they resubscribe.
  */
 import { randomUUID } from 'node:crypto';
 import { type ChannelListener, listenToChannel } from '../db/change-listener.ts';
