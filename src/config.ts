@@ -9,6 +9,10 @@ const schema = z
     DB_TYPE: z.enum(['duckdb', 'postgres']).default('duckdb'),
     DB_PATH: z.string().min(1).default('./data/exposures.duckdb'),
     DATABASE_URL: z.string().url().optional(),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
     AUTH_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -34,7 +38,6 @@ const schema = z
     RATE_LIMIT_REQUESTS: z.coerce.number().int().min(0).default(1200),
     RATE_LIMIT_WINDOW_SECONDS: positiveInt(60),
     RATE_LIMIT_STORE: z.enum(['memory', 'postgres', 'redis']).default('memory'),
-    REDIS_URL: z.string().url().optional(),
     REQUESTS_MAX_IN_FLIGHT: positiveInt(64),
     REQUESTS_MAX_QUEUED: z.coerce.number().int().min(0).default(1024),
     REQUESTS_QUEUE_TIMEOUT_MS: positiveInt(10_000),
@@ -103,8 +106,15 @@ export interface AdmissionConfig {
   queueTimeoutMs: number;
 }
 
+/** How the changes of committed ingests reach the subscriptions of every instance. */
+export interface ChangeFeedConfig {
+  /** Redis pub/sub between instances; unset on PostgreSQL: LISTEN/NOTIFY. DuckDB: always in-process. */
+  redisUrl?: string;
+}
+
 export interface Config {
   database: DatabaseConfig;
+  changeFeed: ChangeFeedConfig;
   host: string;
   port: number;
   auth: { jwtSecret?: string; jwksFile?: string; demoMode: boolean };
@@ -152,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.DUCKDB_THREADS ? { duckdbThreads: e.DUCKDB_THREADS } : {}),
       ...(e.DUCKDB_MEMORY_LIMIT ? { duckdbMemoryLimit: e.DUCKDB_MEMORY_LIMIT } : {}),
     },
+    changeFeed: e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {},
     host: e.HOST,
     port: e.PORT,
     auth: {

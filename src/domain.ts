@@ -231,7 +231,8 @@ export type ErrorCode =
   | 'QUERY_TOO_COSTLY'
   | 'SCAN_RUN_COMPLETED'
   | 'RATE_LIMITED'
-  | 'OVERLOADED';
+  | 'OVERLOADED'
+  | 'CHANGE_FEED_INTERRUPTED';
 
 /** A disposition status that clears the decision: the exposure is undecided again. */
 export const NO_DISPOSITION = 'none';

@@ -7,6 +7,8 @@ import { openStore, type Store } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { refusal } from './errors.ts';
 import { ChangeFeed } from './ingest/changes.ts';
+import { PostgresChangeFeed } from './ingest/changes-postgres.ts';
+import { RedisChangeFeed } from './ingest/changes-redis.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createGateway, type GatewayOptions } from './yoga.ts';
 
@@ -40,10 +42,30 @@ function overloaded(response: http.ServerResponse): void {
   response.writeHead(status, { ...headers, connection: 'close' }).end(body);
 }
 
+/**
+ * The change feed for the store: in-process on DuckDB (one process serves the file); shared by every
+ * gateway on the PostgreSQL database, through Redis when REDIS_URL is set, else LISTEN/NOTIFY.
+ */
+export async function openChangeFeed(config: Config, store: Store, logger: Logger): Promise<ChangeFeed> {
+  if (store.engine === 'duckdb') return new ChangeFeed();
+  const { redisUrl } = config.changeFeed;
+  try {
+    return redisUrl
+      ? await RedisChangeFeed.open(redisUrl, store, logger)
+      : await PostgresChangeFeed.open(store, config.database.postgresUrl ?? '', logger);
+  } catch (error) {
+    const source = redisUrl ? 'Redis at REDIS_URL' : 'PostgreSQL at DATABASE_URL';
+    throw new ConfigError(`cannot listen for changes on ${source}: ${(error as Error).message}`);
+  }
+}
+
 export interface RunningServer {
   /** http://host:port, with the port actually bound (PORT=0 picks a free one). */
   url: string;
-  /** Stops accepting, waits for in-flight requests (at most config.shutdownGraceMs), closes the store. */
+  /**
+   * Stops accepting, waits for in-flight requests (at most config.shutdownGraceMs), closes the change
+   * feed and the store.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -54,8 +76,9 @@ export async function listen(
   logger: Logger,
   options: Pick<GatewayOptions, 'demoToken'> = {},
 ): Promise<RunningServer> {
-  const gateway = createGateway({ config, store, changes: new ChangeFeed() }, { ...options, logger });
   const log = logger.child({ component: 'server' });
+  const changes = await openChangeFeed(config, store, logger.child({ component: 'changes' }));
+  const gateway = createGateway({ config, store, changes }, { ...options, logger });
   const admission = new Admission(config.admission);
   const server = http.createServer((request, response) => {
     if (!takesATurn(request)) return void gateway(request, response);
@@ -69,17 +92,22 @@ export async function listen(
       else void gateway(request, response);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    const failed = (error: Error) =>
-      reject(
-        new ConfigError(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${error.message}`),
-      );
-    server.once('error', failed);
-    server.listen(config.port, config.host, () => {
-      server.off('error', failed);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) =>
+        reject(
+          new ConfigError(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${error.message}`),
+        );
+      server.once('error', failed);
+      server.listen(config.port, config.host, () => {
+        server.off('error', failed);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await changes.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
@@ -97,6 +125,8 @@ export async function listen(
       await closed;
       clearTimeout(deadline);
       await gateway.dispose();
+      // Sends what is still queued for the other gateways (through the store), then ends its connection.
+      await changes.close();
       // On DuckDB this checkpoints the file, so the next start does not replay the WAL.
       await store.close();
     },

@@ -10,6 +10,7 @@ import * as eventHash from './migrations/2026-12-01T00-40-event-hash.ts';
 import * as postgresIndexes from './migrations/2026-12-01T00-50-postgres-indexes.ts';
 import * as scanRuns from './migrations/2026-12-01T01-00-scan-runs.ts';
 import * as openStreaks from './migrations/2026-12-01T01-10-open-streaks.ts';
+import * as changeNotices from './migrations/2026-12-01T01-20-change-notices.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -23,6 +24,7 @@ const migrations = {
   '2026-12-01T00-50-postgres-indexes': postgresIndexes,
   '2026-12-01T01-00-scan-runs': scanRuns,
   '2026-12-01T01-10-open-streaks': openStreaks,
+  '2026-12-01T01-20-change-notices': changeNotices,
 };
 
 /** Every migration, in the order they apply. */

@@ -191,6 +191,15 @@ export interface ScanRunExposureTable {
   observation_hash: bigint;
 }
 
+/** A change set too large for a NOTIFY payload, read back by the other gateways (PostgreSQL only). */
+export interface ChangeNoticeTable {
+  tenant_id: string;
+  notice_id: string;
+  /** The changed exposures, as [officeId, exposureId] pairs. */
+  payload: Json;
+  created_at: ColumnType<Date, never, never>;
+}
+
 export interface Database {
   exposure_events: ExposureEventTable;
   exposures_current: ExposureCurrentTable;
@@ -204,6 +213,7 @@ export interface Database {
   sla_policies: SlaPolicyTable;
   scan_runs: ScanRunTable;
   scan_run_exposures: ScanRunExposureTable;
+  change_notices: ChangeNoticeTable;
 }
 
 export type ExposureEventRow = Selectable<ExposureEventTable>;

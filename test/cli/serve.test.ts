@@ -26,7 +26,12 @@ for (const engine of ENGINES) {
       expect(health.status).toBe(200);
       const ready = await fetch(`${server.url}/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', database: engine });
+      expect(await ready.json()).toEqual({
+        status: 'ready',
+        database: engine,
+        // Several gateways share a PostgreSQL database: their changes go through it by default.
+        changeFeed: { transport: engine === 'duckdb' ? 'in-process' : 'postgres', connected: true },
+      });
 
       const token = await signToken(SECRET, { tenantId: 'acme', officeIds: ['*'], roles: ['viewer'] });
       const query = JSON.stringify({ query: 'query Offices { offices { id } }' });

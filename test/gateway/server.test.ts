@@ -67,7 +67,11 @@ for (const engine of ENGINES) {
       expect((await g.yoga.fetch('http://gateway/health')).status).toBe(200);
       const ready = await g.yoga.fetch('http://gateway/ready');
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', database: engine });
+      expect(await ready.json()).toEqual({
+        status: 'ready',
+        database: engine,
+        changeFeed: { transport: 'in-process', connected: true },
+      });
     });
 
     it('refuses simple (non-preflighted) requests without the CSRF header', async () => {
