@@ -6,6 +6,7 @@ import { openStore, type Store } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ChangeFeed } from './ingest/changes.ts';
 import { createLogger, type Logger } from './log.ts';
+import { startTracing } from './tracing.ts';
 import { createGateway } from './yoga.ts';
 
 /** Production refuses to start without a way to verify tokens; demo mode brings its own secret. */
@@ -26,7 +27,11 @@ export interface RunningServer {
 
 /** Listens with the gateway on an open, migrated store; the store is closed by shutdown(). */
 export async function listen(config: Config, store: Store, logger: Logger): Promise<RunningServer> {
-  const gateway = createGateway({ config, store, changes: new ChangeFeed() }, { logger });
+  const tracing = config.tracing ? await startTracing(config.tracing) : undefined;
+  const gateway = createGateway(
+    { config, store, changes: new ChangeFeed(), ...(tracing ? { tracing } : {}) },
+    { logger },
+  );
   const server = http.createServer(gateway);
   await new Promise<void>((resolve, reject) => {
     const failed = (error: Error) =>
@@ -56,6 +61,8 @@ export async function listen(config: Config, store: Store, logger: Logger): Prom
       await closed;
       clearTimeout(deadline);
       await gateway.dispose();
+      // The spans of the last requests are still buffered.
+      await tracing?.shutdown();
       // On DuckDB this checkpoints the file, so the next start does not replay the WAL.
       await store.close();
     },

@@ -42,7 +42,10 @@ export interface Store {
   write<T>(work: (trx: WriteTransaction) => Promise<T>): Promise<T>;
   /** Runs work that manages its own transactions (migrations) with the writer, alone. */
   exclusive<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  /** Reports every statement (and on DuckDB every wait for the writer) to observer until the returned function is called. */
+  /**
+   * Reports every statement, and on DuckDB every wait for the writer, to observer until the returned
+   * function is called.
+   */
   observe(observer: StoreObserver): () => void;
   /** The connection pool and the writer queue as they are now. */
   stats(): StoreStats;
