@@ -41,8 +41,13 @@ const telemetryEnv = {
   OTEL_SDK_DISABLED: z.string().optional(),
   OTEL_TRACES_EXPORTER: z
     .string()
-    .transform((text) => text.split(',').map((name) => name.trim()))
-    .pipe(z.array(z.enum(TRACE_EXPORTERS, { error: 'must name otlp, console or none (comma-separated)' })))
+    .transform((text, ctx) => {
+      const names = text.split(',').map((name) => name.trim());
+      for (const name of names.filter((n) => !(TRACE_EXPORTERS as readonly string[]).includes(n))) {
+        ctx.addIssue({ code: 'custom', message: `"${name}" is not otlp, console or none (comma-separated)` });
+      }
+      return names as TraceExporter[];
+    })
     .optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
