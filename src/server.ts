@@ -27,7 +27,7 @@ export interface RunningServer {
 
 /** Listens with the gateway on an open, migrated store; the store is closed by shutdown(). */
 export async function listen(config: Config, store: Store, logger: Logger): Promise<RunningServer> {
-  const tracing = config.tracing ? await startTracing(config.tracing) : undefined;
+  const tracing = config.tracing ? await startTracing(config.tracing, { logger }) : undefined;
   const gateway = createGateway(
     { config, store, changes: new ChangeFeed(), ...(tracing ? { tracing } : {}) },
     { logger },

@@ -8,6 +8,7 @@ import type { Attributes, Context, ContextManager, Span, TextMapGetter } from '@
 import type { Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TracingConfig } from './config.ts';
 import { NO_REPOSITORY, type StatementRecord, type StoreObserver } from './db/telemetry.ts';
+import type { Logger } from './log.ts';
 
 /** Spans found again from inside them: the HTTP request's and the GraphQL operation's. */
 export type SpanRole = 'request' | 'operation';
@@ -39,6 +40,8 @@ export interface Tracing extends StoreObserver {
 export interface TracingOptions {
   /** In place of the configuration's exporters; tests record spans in memory. */
   spanProcessors?: SpanProcessor[];
+  /** Where failed exports are reported; OpenTelemetry would drop them silently. */
+  logger?: Logger;
 }
 
 const HEADERS: TextMapGetter<Headers> = {
@@ -47,17 +50,37 @@ const HEADERS: TextMapGetter<Headers> = {
 };
 
 export async function startTracing(config: TracingConfig, options: TracingOptions = {}): Promise<Tracing> {
-  const [api, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, resources, sdk] =
-    await Promise.all([
-      import('@opentelemetry/api'),
-      import('@opentelemetry/context-async-hooks'),
-      import('@opentelemetry/core'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/sdk-trace-base'),
-    ]);
+  const [
+    api,
+    { AsyncLocalStorageContextManager },
+    { ExportResultCode, W3CTraceContextPropagator },
+    resources,
+    sdk,
+  ] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+  ]);
+  const reported = (exporter: SpanExporter): SpanExporter => ({
+    export: (spans, done) =>
+      exporter.export(spans, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS) {
+          options.logger?.warn({
+            msg: 'trace export failed',
+            spans: spans.length,
+            error: result.error?.message,
+          });
+        }
+        done(result);
+      }),
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  });
   const spanProcessors =
     options.spanProcessors ??
-    (await exportersOf(config)).map((exporter) => new sdk.BatchSpanProcessor(exporter));
+    (await exportersOf(config)).map((exporter) => new sdk.BatchSpanProcessor(reported(exporter)));
   const provider = new sdk.BasicTracerProvider({
     resource: resources.defaultResource().merge(
       resources.resourceFromAttributes({
@@ -149,7 +172,8 @@ export async function startTracing(config: TracingConfig, options: TracingOption
     },
 
     async shutdown() {
-      await provider.shutdown();
+      // A failed export has been reported as it failed; stopping the gateway must not fail for it.
+      await provider.shutdown().catch(() => undefined);
       contextManager.disable();
     },
   };

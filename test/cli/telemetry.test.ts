@@ -15,15 +15,15 @@ const SECRET = 'telemetry-test-secret-long-enough';
 const METRICS_TOKEN = 'telemetry-metrics-token';
 const RECORD_IMPORTS = path.resolve('test/helpers/opentelemetry-imports.mjs');
 
-/** An OTLP/HTTP collector that keeps what it is sent. */
-async function startCollector() {
+/** An OTLP/HTTP collector that keeps what it is sent, and answers with `status`. */
+async function startCollector(status = 200) {
   const received: { path: string; headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       received.push({ path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks) });
-      response.writeHead(200, { 'content-type': request.headers['content-type'] ?? 'application/json' });
+      response.writeHead(status, { 'content-type': request.headers['content-type'] ?? 'application/json' });
       response.end(request.headers['content-type'] === 'application/json' ? '{}' : '');
     });
   });
@@ -38,7 +38,7 @@ async function serveOnce(
   dir: string,
   env: Record<string, string>,
   during: (server: ServerProcess, token: string) => Promise<void> = async () => {},
-): Promise<string[]> {
+): Promise<{ loaded: string[]; stderr: string }> {
   const imports = path.join(dir, `imports-${Date.now()}.json`);
   const server = await startServer(['serve'], database.config, {
     AUTH_JWT_SECRET: SECRET,
@@ -59,7 +59,7 @@ async function serveOnce(
     server.child.kill('SIGTERM');
   }
   expect(await server.exited).toBe(0);
-  return JSON.parse(fs.readFileSync(imports, 'utf8'));
+  return { loaded: JSON.parse(fs.readFileSync(imports, 'utf8')), stderr: server.stderr() };
 }
 
 /** Checks what a collector received, OTLP JSON or protobuf: the spans of the request and the resource. */
@@ -88,7 +88,7 @@ for (const engine of ENGINES) {
     });
 
     it('serves /metrics behind METRICS_TOKEN, and loads no OpenTelemetry SDK without OTEL_* variables', async () => {
-      const loaded = await serveOnce(database, dir, { METRICS_TOKEN }, async (server) => {
+      const { loaded } = await serveOnce(database, dir, { METRICS_TOKEN }, async (server) => {
         expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
         const metrics = await fetch(`${server.url}/metrics`, {
           headers: { authorization: `Bearer ${METRICS_TOKEN}` },
@@ -108,7 +108,7 @@ for (const engine of ENGINES) {
     it('exports its spans over OTLP/HTTP protobuf when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
       const collector = await startCollector();
       try {
-        const loaded = await serveOnce(database, dir, {
+        const { loaded, stderr } = await serveOnce(database, dir, {
           OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
           OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=key%20of%20the%20test',
           OTEL_SERVICE_NAME: 'gateway-under-test',
@@ -124,6 +124,7 @@ for (const engine of ENGINES) {
           expect(headers['x-collector-key']).toBe('key of the test');
         }
         expectExported(Buffer.concat(collector.received.map((r) => r.body)), engine);
+        expect(stderr).not.toContain('trace export failed');
       } finally {
         await collector.close();
       }
@@ -131,18 +132,28 @@ for (const engine of ENGINES) {
   });
 }
 
-describe('serve with OTEL_EXPORTER_OTLP_PROTOCOL=http/json', () => {
-  it('exports its spans as OTLP JSON', async () => {
-    const database = await createTestDatabase('duckdb');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exposure-gateway-telemetry-'));
+describe('serve exporting traces on duckdb', () => {
+  let database: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    database = await createTestDatabase('duckdb');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exposure-gateway-telemetry-'));
+  });
+  afterAll(async () => {
+    await database.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const otel = (collector: { url: string }) => ({
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/traces`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_SERVICE_NAME: 'gateway-under-test',
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
+  });
+
+  it('exports its spans as OTLP JSON with OTEL_EXPORTER_OTLP_PROTOCOL=http/json', async () => {
     const collector = await startCollector();
     try {
-      await serveOnce(database, dir, {
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/traces`,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_SERVICE_NAME: 'gateway-under-test',
-        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
-      });
+      await serveOnce(database, dir, otel(collector));
       expect(collector.received.map((r) => [r.path, r.headers['content-type']])).toContainEqual([
         '/traces',
         'application/json',
@@ -152,8 +163,17 @@ describe('serve with OTEL_EXPORTER_OTLP_PROTOCOL=http/json', () => {
       expectExported(Buffer.from(JSON.stringify(bodies)), 'duckdb');
     } finally {
       await collector.close();
-      await database.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs the exports its collector refuses, and still stops cleanly', async () => {
+    const collector = await startCollector(400);
+    try {
+      const { stderr } = await serveOnce(database, dir, otel(collector));
+      expect(collector.received.length).toBeGreaterThan(0);
+      expect(stderr).toMatch(/"level":"warn".*"msg":"trace export failed"/);
+    } finally {
+      await collector.close();
     }
   });
 });

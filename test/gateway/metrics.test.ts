@@ -324,6 +324,16 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('attributes every statement of the tests above to a repository function, transaction control apart', async () => {
+      const { samples } = await scrape(g.yoga, METRICS_TOKEN);
+      const statements = samples.filter((s) => s.name === 'exposure_gateway_sql_statements_total');
+      expect(statements.filter((s) => s.labels.repository !== 'none').length).toBeGreaterThan(10);
+      const unattributed = statements
+        .filter((s) => s.labels.repository === 'none' && s.value > 0)
+        .map((s) => s.labels.kind);
+      expect(unattributed.filter((kind) => !['begin', 'commit', 'rollback'].includes(kind!))).toEqual([]);
+    });
+
     it('reports process metrics, and keeps a registry per gateway', async () => {
       const first = await scrape(g.yoga, METRICS_TOKEN);
       for (const name of [
