@@ -1,8 +1,8 @@
 /**
  * Query telemetry: the store reports every statement it runs to its observers (the gateway's metrics and
  * traces), with the repository function that ran it. A repository names its statements by running them
- * through `attributed(db, itself)`: a Kysely plugin tags each statement's query id, which the observed driver
- * reads back. That costs a WeakMap entry per statement; no stack is ever captured.
+ * through `attributed(db, itself)`: a Kysely plugin tags each statement's query id, which the observed
+ * driver reads back. That costs a WeakMap entry per statement; no stack is ever captured.
  */
 import type {
   CompiledQuery,
