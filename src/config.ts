@@ -4,6 +4,63 @@ import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** `key=value,key2=value2` with percent-encoded values, as OpenTelemetry's list variables are written. */
+const keyValueList = z.string().transform((text, ctx) => {
+  const entries: Record<string, string> = {};
+  for (const item of text.split(',')) {
+    if (item.trim() === '') continue;
+    const at = item.indexOf('=');
+    const key = item.slice(0, at).trim();
+    try {
+      if (at <= 0 || key === '') throw new Error();
+      entries[key] = decodeURIComponent(item.slice(at + 1).trim());
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${item.trim()}" is not key=value (values percent-encoded)` });
+    }
+  }
+  return entries;
+});
+
+const TRACE_EXPORTERS = ['otlp', 'console', 'none'] as const;
+type TraceExporter = (typeof TRACE_EXPORTERS)[number];
+const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], {
+  error: 'must be http/protobuf or http/json (grpc is not available)',
+});
+
+/** Metrics and traces: METRICS_TOKEN, and the standard OpenTelemetry variables the gateway reads. */
+const telemetryEnv = {
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  OTEL_SDK_DISABLED: z.string().optional(),
+  OTEL_TRACES_EXPORTER: z
+    .string()
+    .transform((text, ctx) => {
+      const names = text.split(',').map((name) => name.trim());
+      for (const name of names.filter((n) => !(TRACE_EXPORTERS as readonly string[]).includes(n))) {
+        ctx.addIssue({ code: 'custom', message: `"${name}" is not otlp, console or none (comma-separated)` });
+      }
+      return names as TraceExporter[];
+    })
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: keyValueList.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValueList.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('exposure-gateway'),
+  OTEL_RESOURCE_ATTRIBUTES: keyValueList.optional(),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+};
+
 const schema = z
   .object({
     DB_TYPE: z.enum(['duckdb', 'postgres']).default('duckdb'),
@@ -47,6 +104,7 @@ const schema = z
       .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$/i, 'must be a size such as 512MB or 2GB')
       .optional(),
   })
+  .extend(telemetryEnv)
   .superRefine((env, ctx) => {
     if (env.DB_TYPE === 'postgres' && !env.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required when DB_TYPE=postgres' });
@@ -139,6 +197,26 @@ export interface Config {
   shutdownGraceMs: number;
   rateLimit: RateLimitConfig;
   admission: AdmissionConfig;
+  /** When set, /metrics answers only requests with `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
+  /** Set when an OTEL_* variable names a trace exporter or an OTLP endpoint; tracing is off otherwise. */
+  tracing?: TracingConfig;
+}
+
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
+
+/** Where traces go and which are kept; see src/tracing.ts. */
+export interface TracingConfig {
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES, beside service.name. */
+  resourceAttributes: Record<string, string>;
+  /** An OTLP/HTTP collector's traces URL, how to speak to it and the headers to send. */
+  otlp?: { url: string; protocol: 'http/protobuf' | 'http/json'; headers: Record<string, string> };
+  /** Spans printed on stdout. */
+  console: boolean;
+  sampler: TraceSampler;
+  /** The share of traces the traceidratio samplers keep. */
+  samplerRatio: number;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +277,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxInFlight: e.REQUESTS_MAX_IN_FLIGHT,
       maxQueued: e.REQUESTS_MAX_QUEUED,
       queueTimeoutMs: e.REQUESTS_QUEUE_TIMEOUT_MS,
+    },
+    ...(e.METRICS_TOKEN ? { metricsToken: e.METRICS_TOKEN } : {}),
+    ...tracingConfig(e),
+  };
+}
+
+/** OTLP/HTTP's default collector address. */
+const DEFAULT_OTLP_TRACES_URL = 'http://localhost:4318/v1/traces';
+
+/**
+ * Tracing is on when OTEL_TRACES_EXPORTER names an exporter, or when an OTLP endpoint is set (OTLP being
+ * the default exporter), unless OTEL_SDK_DISABLED=true.
+ */
+function tracingConfig(e: z.infer<typeof schema>): { tracing?: TracingConfig } {
+  if (e.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return {};
+  const endpoint =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT && `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  const exporters = new Set<TraceExporter>(e.OTEL_TRACES_EXPORTER ?? (endpoint ? ['otlp'] : []));
+  if (!exporters.has('otlp') && !exporters.has('console')) return {};
+  return {
+    tracing: {
+      serviceName: e.OTEL_SERVICE_NAME,
+      resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES ?? {},
+      ...(exporters.has('otlp')
+        ? {
+            otlp: {
+              url: endpoint || DEFAULT_OTLP_TRACES_URL,
+              protocol:
+                e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+              headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+            },
+          }
+        : {}),
+      console: exporters.has('console'),
+      sampler: e.OTEL_TRACES_SAMPLER,
+      samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
     },
   };
 }

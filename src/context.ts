@@ -5,6 +5,8 @@ import type { Config } from './config.ts';
 import type { Store } from './db/database.ts';
 import type { Scope } from './domain.ts';
 import type { ChangeFeed } from './ingest/changes.ts';
+import type { Metrics } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
 
 /** What lives as long as the server. */
 export interface GatewayServices {
@@ -13,6 +15,10 @@ export interface GatewayServices {
   changes: ChangeFeed;
   /** The clock SLA deadlines and decision expiries are judged by; tests set it. Default: the system's. */
   clock?: () => Date;
+  /** The gateway's metrics; createGateway makes them. */
+  metrics?: Metrics;
+  /** Set when tracing is on (config.tracing). */
+  tracing?: Tracing;
 }
 
 export interface GatewayContext extends GatewayServices {

@@ -10,6 +10,7 @@ import { ChangeFeed } from './ingest/changes.ts';
 import { PostgresChangeFeed } from './ingest/changes-postgres.ts';
 import { RedisChangeFeed } from './ingest/changes-redis.ts';
 import { createLogger, type Logger } from './log.ts';
+import { startTracing } from './tracing.ts';
 import { createGateway, type GatewayOptions } from './yoga.ts';
 
 /** Production refuses to start without a way to verify tokens; demo mode brings its own secret. */
@@ -22,12 +23,12 @@ export function assertAuthConfigured(config: Config): void {
 }
 
 /**
- * Probes stay fast under any load, and a subscription holds its stream for as long as it listens:
- * neither takes a turn.
+ * Probes and scrapes stay fast under any load (an overload is when they matter most), and a
+ * subscription holds its stream for as long as it listens: none of them takes a turn.
  */
 function takesATurn(request: http.IncomingMessage): boolean {
   const path = request.url?.split('?')[0];
-  if (path === '/health' || path === '/ready') return false;
+  if (path === '/health' || path === '/ready' || path === '/metrics') return false;
   return !request.headers.accept?.includes('text/event-stream');
 }
 
@@ -77,8 +78,14 @@ export async function listen(
   options: Pick<GatewayOptions, 'demoToken'> = {},
 ): Promise<RunningServer> {
   const log = logger.child({ component: 'server' });
+  const tracing = config.tracing
+    ? await startTracing(config.tracing, { logger: logger.child({ component: 'tracing' }) })
+    : undefined;
   const changes = await openChangeFeed(config, store, logger.child({ component: 'changes' }));
-  const gateway = createGateway({ config, store, changes }, { ...options, logger });
+  const gateway = createGateway(
+    { config, store, changes, ...(tracing ? { tracing } : {}) },
+    { ...options, logger },
+  );
   const admission = new Admission(config.admission);
   const server = http.createServer((request, response) => {
     if (!takesATurn(request)) return void gateway(request, response);
@@ -106,6 +113,7 @@ export async function listen(
     });
   } catch (error) {
     await changes.close();
+    await tracing?.shutdown();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -127,6 +135,8 @@ export async function listen(
       await gateway.dispose();
       // Sends what is still queued for the other gateways (through the store), then ends its connection.
       await changes.close();
+      // The spans of the last requests are still buffered.
+      await tracing?.shutdown();
       // On DuckDB this checkpoints the file, so the next start does not replay the WAL.
       await store.close();
     },

@@ -8,15 +8,18 @@ import { createContext, type GatewayContext, type GatewayServices } from './cont
 import { isQueryTimeout, queryTimeoutMessage } from './db/database.ts';
 import { clientError, toClientError } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { useCompiledExecution } from './plugins/compiled-execution.ts';
 import { useCsrfPrevention } from './plugins/csrf-prevention.ts';
 import { useLimits } from './plugins/document-limits.ts';
+import { useMetrics } from './plugins/metrics.ts';
 import { usePersistedOperationsOnly } from './plugins/persisted-operations.ts';
 import { useRateLimit } from './plugins/rate-limit.ts';
 import { useReady } from './plugins/ready.ts';
 import { useRequestLog } from './plugins/request-log.ts';
 import { useRequestSizeLimit } from './plugins/request-size-limit.ts';
 import { useStorableText } from './plugins/storable-text.ts';
+import { useTracing } from './plugins/tracing.ts';
 import { schema } from './schema/index.ts';
 
 export interface GatewayOptions {
@@ -30,6 +33,9 @@ export interface GatewayOptions {
 
 export function createGateway(services: GatewayServices, options: GatewayOptions = {}) {
   const { config } = services;
+  // Every gateway counts into a registry of its own; resolvers reach it through the context.
+  const metrics = new Metrics(services.store);
+  const measured: GatewayServices = { ...services, metrics };
   const logger = options.logger ?? createLogger(config.logLevel);
   const authenticate =
     options.authenticate ??
@@ -68,8 +74,11 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       return graphiqlPage;
     },
     plugins: [
+      // First, so that the request's span holds everything the other plugins do.
+      ...(services.tracing ? [useTracing(services.tracing, services.store)] : []),
       useRequestLog(logger),
       useReady(services, logger.child({ component: 'ready' })),
+      useMetrics(metrics, services.store, config.metricsToken),
       useRequestSizeLimit(config),
       useCsrfPrevention(),
       ...(config.persistedOperationsOnly ? [usePersistedOperationsOnly()] : []),
@@ -78,9 +87,7 @@ export function createGateway(services: GatewayServices, options: GatewayOptions
       useStorableText(),
       useCompiledExecution(),
     ],
-    context: async ({ request }) => {
-      return createContext(services, await authenticate(request));
-    },
+    context: async ({ request }) => createContext(measured, await authenticate(request)),
   });
 }
 

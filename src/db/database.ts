@@ -14,6 +14,7 @@ import type { DatabaseConfig, Engine } from '../config.ts';
 import { DomainError } from '../domain.ts';
 import { CommitGate, SerialQueue } from './serial-queue.ts';
 import type { Database } from './tables.ts';
+import { type StoreObserver, type StoreStats, StoreTelemetry } from './telemetry.ts';
 
 /** A write transaction: Kysely for ordinary statements, plus the engine's bulk loader for staging tables. */
 export interface WriteTransaction {
@@ -41,6 +42,13 @@ export interface Store {
   write<T>(work: (trx: WriteTransaction) => Promise<T>): Promise<T>;
   /** Runs work that manages its own transactions (migrations) with the writer, alone. */
   exclusive<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Reports every statement, and on DuckDB every wait for the writer, to observer until the returned
+   * function is called.
+   */
+  observe(observer: StoreObserver): () => void;
+  /** The connection pool and the writer queue as they are now. */
+  stats(): StoreStats;
   close(): Promise<void>;
 }
 
@@ -294,6 +302,10 @@ class DuckDbConnectionPool {
     else this.#idle.push(connection);
   }
 
+  stats(): StoreStats['pool'] {
+    return { total: this.connections.length, idle: this.#idle.length, waiting: this.#waiting.length };
+  }
+
   closeAll() {
     for (const connection of this.connections) connection.close();
   }
@@ -302,12 +314,12 @@ class DuckDbConnectionPool {
   closeSync() {}
 }
 
-function duckDbKysely(pool: DuckDbConnectionPool): Kysely<Database> {
+function duckDbKysely(pool: DuckDbConnectionPool, telemetry: StoreTelemetry): Kysely<Database> {
   // The pool stands in for a DuckDBInstance: kysely-duckdb only calls connect() and closeSync().
   const database = async () => pool as unknown as DuckDBInstance;
   const dialect = new DuckDbDialect({ database, tableMappings: {} });
   // kysely-duckdb's typings point at Kysely's CommonJS build; at run time both are the same module.
-  return new Kysely<Database>({ dialect: dialect as unknown as Dialect });
+  return new Kysely<Database>({ dialect: telemetry.dialect(dialect as unknown as Dialect) });
 }
 
 async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promise<Store> {
@@ -329,10 +341,18 @@ async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promis
     cacheSize: options.statementCacheSize ?? STATEMENT_CACHE_SIZE,
   });
   const writerConnection = writerPool.connections[0]!;
-  const writerDb = duckDbKysely(writerPool);
-  const readerDb = duckDbKysely(readerPool);
+  const telemetry = new StoreTelemetry('duckdb', isQueryTimeout);
+  const writerDb = duckDbKysely(writerPool, telemetry);
+  const readerDb = duckDbKysely(readerPool, telemetry);
   // The single writer: one transaction at a time on the one writer connection.
   const writes = new SerialQueue();
+  const queued = <T>(work: () => Promise<T>): Promise<T> => {
+    const since = performance.now();
+    return writes.run(() => {
+      telemetry.writerWait(performance.now() - since);
+      return work();
+    });
+  };
   const checkpoints = CheckpointThreshold.ofFile(file);
   await checkpoints.apply(writerConnection.raw);
 
@@ -340,7 +360,7 @@ async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promis
     engine: 'duckdb',
     db: readerDb,
     write: (work) =>
-      writes.run(async () => {
+      queued(async () => {
         const result = await writerDb.transaction().execute((trx) =>
           work({
             engine: 'duckdb',
@@ -352,7 +372,9 @@ async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promis
         await checkpoints.afterWrite(writerConnection.raw);
         return result;
       }),
-    exclusive: (work) => writes.run(() => work(writerDb)),
+    exclusive: (work) => queued(() => work(writerDb)),
+    observe: (observer) => telemetry.observe(observer),
+    stats: () => ({ pool: readerPool.stats(), writerQueue: writes.waiting }),
     async close() {
       await writes.run(async () => {
         await writerDb.destroy();
@@ -486,7 +508,8 @@ async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store
     max: 10,
     ...(queryTimeoutMs ? { statement_timeout: queryTimeoutMs } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const telemetry = new StoreTelemetry('postgres', isQueryTimeout);
+  const db = new Kysely<Database>({ dialect: telemetry.dialect(new PostgresDialect({ pool })) });
   return {
     engine: 'postgres',
     db,
@@ -497,14 +520,15 @@ async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store
         return work({
           engine: 'postgres',
           db: trx,
-          // One parameter per column: unnest() turns the arrays back into rows server-side.
-          bulkInsert: async (table, columns, rows) => {
+          // One parameter per column: unnest() turns the arrays back into rows server-side. It runs on
+          // this.db, so a repository's handle of the transaction (telemetry.ts, attributed) names it.
+          async bulkInsert(table, columns, rows) {
             const arrays = columns.map(
               (column, i) =>
                 sql`${rows.map((row) => row[i] ?? null)}::${sql.raw(POSTGRES_ARRAY_TYPES[column.type])}`,
             );
             await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c.name)))})
-              select * from unnest(${sql.join(arrays)})`.execute(trx);
+              select * from unnest(${sql.join(arrays)})`.execute(this.db);
           },
         });
       }),
@@ -518,6 +542,8 @@ async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store
           await sql`reset statement_timeout`.execute(connection);
         }
       }),
+    observe: (observer) => telemetry.observe(observer),
+    stats: () => ({ pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } }),
     close: () => db.destroy(),
   };
 }

@@ -3,9 +3,20 @@
 /** Runs tasks one after another in the order they were queued. */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
+  #waiting = 0;
+
+  /** Tasks queued that have not started yet. */
+  get waiting(): number {
+    return this.#waiting;
+  }
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(task, task);
+    this.#waiting++;
+    const start = () => {
+      this.#waiting--;
+      return task();
+    };
+    const result = this.#tail.then(start, start);
     // A failed task must not stop the ones queued behind it.
     this.#tail = result.catch(() => undefined);
     return result;

@@ -5,6 +5,7 @@ import type { Store } from '../db/database.ts';
 import { ScanRunCompletedError } from '../db/repositories/scan-runs.ts';
 import type { ExposureEvent, IngestResult, RejectedEvent } from '../domain.ts';
 import { DomainError, type Scope, scopeIncludesOffice } from '../domain.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ChangeFeed } from './changes.ts';
 import { GroupCommit, IdempotencyKeyReusedError, type WriteCall, type WriteOutcome } from './group-commit.ts';
 import { canonicalJson, validateEvents } from './validate.ts';
@@ -49,6 +50,8 @@ export interface IngestDeps {
   changes?: ChangeFeed;
   /** Where the calls are written; by default the store's shared group-commit writer. */
   writer?: GroupCommit;
+  /** Counts the events inserted, duplicate and rejected. */
+  metrics?: Metrics;
 }
 
 /** Validates, authorizes and writes one batch for the scope's tenant. */
@@ -77,11 +80,13 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
       });
   }
   rejected.sort((a, b) => a.index - b.index);
+  // An event with several problems is one rejected event.
+  const rejectedEvents = new Set(rejected.map((r) => r.index)).size;
   if (rejected.length > 0 && !request.skipInvalid) {
-    const count = new Set(rejected.map((r) => r.index)).size;
+    deps.metrics?.ingested({ inserted: 0, duplicate: 0, rejected: rejectedEvents });
     throw new IngestRejectedError(
       'INVALID_EVENTS',
-      `${count} of ${events.length} events are invalid; nothing was written`,
+      `${rejectedEvents} of ${events.length} events are invalid; nothing was written`,
       rejected,
     );
   }
@@ -101,6 +106,14 @@ export async function ingest(deps: IngestDeps, scope: Scope, request: IngestRequ
     if (error instanceof ScanRunCompletedError) throw completedRunRejection(error, valid);
     if (!(error instanceof IdempotencyKeyReusedError)) throw error;
     throw new IngestRejectedError('IDEMPOTENCY_KEY_REUSED', error.message);
+  }
+  // A replayed call wrote nothing: its counts are the first call's, counted then.
+  if (!outcome.replayed) {
+    deps.metrics?.ingested({
+      inserted: outcome.eventsInserted,
+      duplicate: outcome.eventsDuplicate,
+      rejected: rejectedEvents,
+    });
   }
   // Only after commit: subscribers must never see a change that was rolled back.
   deps.changes?.publish({ tenantId: scope.tenantId, exposures: outcome.changed });

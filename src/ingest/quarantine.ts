@@ -18,6 +18,7 @@ import {
 import type { ScanRun } from '../db/repositories/scan-runs.ts';
 import type { IngestResult } from '../domain.ts';
 import { DomainError, type Scope, scopeIncludesOffice } from '../domain.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ChangeFeed } from './changes.ts';
 import { SCAN_FILE_FORMATS, type ScanFileFormat } from './formats/index.ts';
 import { ingest } from './ingest.ts';
@@ -44,6 +45,8 @@ export interface QuarantineDeps {
   changes?: ChangeFeed;
   /** Who writes the files' events (see IngestRequest.actor). */
   actor?: string | null;
+  /** Counts files quarantined, replayed and discarded, and the events of the files. */
+  metrics?: Metrics;
 }
 
 /** A request about the quarantine that cannot be carried out; nothing was written. */
@@ -183,6 +186,7 @@ export async function ingestScanFile(
       new Date(),
     ),
   );
+  deps.metrics?.quarantine('quarantined');
   return { ingest: null, quarantinedFile: await loadFile(deps.store, scope, id), scanRun: null };
 }
 
@@ -225,6 +229,7 @@ export async function reportQuarantinedFile(
   const id = await deps.store.write((trx) =>
     insertQuarantinedFile(trx.db, scope, { ...checked, content: null, contentTruncated: false }, new Date()),
   );
+  deps.metrics?.quarantine('quarantined');
   return loadFile(deps.store, scope, id);
 }
 
@@ -296,6 +301,7 @@ export async function replayQuarantinedFile(
   const latest = await loadFile(deps.store, scope, id);
   // Another replay or a discard got there first.
   if (!updated) throw notPending(latest);
+  deps.metrics?.quarantine(failure ? 'replay_failed' : 'replayed');
   return result
     ? { ingest: result, quarantinedFile: null, scanRun }
     : { ingest: null, quarantinedFile: latest, scanRun: null };
@@ -321,5 +327,6 @@ export async function discardQuarantinedFile(
   const updated = await deps.store.write((trx) => markDiscarded(trx.db, scope, id, reason, new Date()));
   const latest = await loadFile(deps.store, scope, id);
   if (!updated) throw notPending(latest);
+  deps.metrics?.quarantine('discarded');
   return latest;
 }

@@ -43,7 +43,8 @@ export function useRequestLog(logger: Logger): Plugin<GatewayContext> {
       const scope = currentRequest();
       if (scope) response.headers.set(REQUEST_ID_HEADER, scope.requestId);
       const url = new URL(request.url);
-      const probe = url.pathname === '/health' || url.pathname === '/ready';
+      // Probes and scrapes come every few seconds: their lines would bury the requests.
+      const probe = ['/health', '/ready', '/metrics'].includes(url.pathname);
       log[probe ? 'debug' : 'info'](
         {
           method: request.method,

@@ -8,6 +8,7 @@ import {
   findEvents,
   findEventsByIds,
 } from '../db/repositories/events.ts';
+import { inBatch } from './batch.ts';
 import { builder } from './builder.ts';
 import { Exposure, exposureNodeKey } from './exposure.ts';
 import { exposureFields } from './exposure-fields.ts';
@@ -20,7 +21,9 @@ export const ExposureEvent = builder.loadableNodeRef('ExposureEvent', {
     resolve: (event: EventRecord) => event.eventId,
   },
   load: (eventIds: string[], context: GatewayContext) =>
-    findEventsByIds(context.store.db, context.scope, eventIds),
+    inBatch(context, 'ExposureEvent', eventIds.length, () =>
+      findEventsByIds(context.store.db, context.scope, eventIds),
+    ),
   toKey: (event) => event.eventId,
   sort: true,
   cacheResolved: true,

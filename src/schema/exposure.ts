@@ -13,6 +13,7 @@ import {
 } from '../db/repositories/exposures.ts';
 import { type ExposureKey, isDispositionActive, slaDueAt } from '../domain.ts';
 import { clientError } from '../errors.ts';
+import { inBatch } from './batch.ts';
 import { builder } from './builder.ts';
 import { OrderDirection } from './enums.ts';
 import { ExposureEventConnection } from './event.ts';
@@ -56,7 +57,9 @@ export const Exposure = builder.loadableNodeRef('Exposure', {
   },
   // One query for every exposure a request level asks for; another tenant's keys simply find nothing.
   load: (keys: string[], context: GatewayContext) =>
-    findExposuresByKeys(context.store.db, context.scope, keys.map(exposureKeyOf)),
+    inBatch(context, 'Exposure', keys.length, () =>
+      findExposuresByKeys(context.store.db, context.scope, keys.map(exposureKeyOf)),
+    ),
   toKey: keyOfExposure,
   sort: true,
   // Exposures read by a page serve later lookups of the same key (an event's exposure) from the cache.
@@ -79,7 +82,9 @@ function eventCountLoader(context: GatewayContext, window: EventWindow): DataLoa
   let loader = loaders.get(id);
   if (!loader) {
     loader = new DataLoader((keys: readonly string[]) =>
-      countEventsOfExposures(context.store.db, context.scope, keys.map(exposureKeyOf), window),
+      inBatch(context, 'Exposure.events.totalCount', keys.length, () =>
+        countEventsOfExposures(context.store.db, context.scope, keys.map(exposureKeyOf), window),
+      ),
     );
     loaders.set(id, loader);
   }
@@ -143,11 +148,8 @@ Exposure.implement({
         to: t.arg({ type: 'DateTime', description: 'Events before this instant (exclusive).' }),
       },
       load: async (keys: string[], context: GatewayContext, args) => {
-        const pages = await findEventsOfExposures(
-          context.store.db,
-          context.scope,
-          keys.map(exposureKeyOf),
-          args,
+        const pages = await inBatch(context, 'Exposure.events', keys.length, () =>
+          findEventsOfExposures(context.store.db, context.scope, keys.map(exposureKeyOf), args),
         );
         return pages.map((page, i) =>
           connectionOf(page, eventCursor, () => eventCountLoader(context, args).load(keys[i]!)),

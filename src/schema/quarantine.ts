@@ -10,6 +10,7 @@ import {
 } from '../db/repositories/quarantine.ts';
 import { clientError } from '../errors.ts';
 import { discardQuarantinedFile, reportQuarantinedFile } from '../ingest/quarantine.ts';
+import { inBatch } from './batch.ts';
 import { builder } from './builder.ts';
 import { QuarantineStatus, ScanFileFormat } from './enums.ts';
 import { connectionOf, forwardPageArgs } from './node.ts';
@@ -31,7 +32,9 @@ export const QuarantinedFile = builder.loadableNodeRef('QuarantinedFile', {
     parse: parseQuarantinedFileId,
   },
   load: (ids: string[], context: GatewayContext) =>
-    findQuarantinedFilesByIds(context.store.db, context.scope, ids),
+    inBatch(context, 'QuarantinedFile', ids.length, () =>
+      findQuarantinedFilesByIds(context.store.db, context.scope, ids),
+    ),
   toKey: (file) => file.id,
   sort: true,
   cacheResolved: true,
@@ -142,6 +145,7 @@ export function quarantineDeps(context: GatewayContext) {
     config: context.config.ingest,
     changes: context.changes,
     actor: context.principal.actor,
+    metrics: context.metrics,
   };
 }
 

@@ -20,6 +20,7 @@ import {
 import { DomainError, isStorableText } from '../domain.ts';
 import { clientError } from '../errors.ts';
 import { completeScanRun } from '../ingest/scan-runs.ts';
+import { inBatch } from './batch.ts';
 import { builder } from './builder.ts';
 import { ExposureConnection } from './exposure.ts';
 import { checkFilter } from './filters.ts';
@@ -58,7 +59,9 @@ export const ScanRun = builder.loadableNodeRef('ScanRun', {
   },
   // Another tenant's or office's runs simply find nothing.
   load: (keys: string[], context: GatewayContext) =>
-    findScanRunsByKeys(context.store.db, context.scope, keys.map(runKeyOf)),
+    inBatch(context, 'ScanRun', keys.length, () =>
+      findScanRunsByKeys(context.store.db, context.scope, keys.map(runKeyOf)),
+    ),
   toKey: (run) => runNodeKey(run),
   sort: true,
   cacheResolved: true,

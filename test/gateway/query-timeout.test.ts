@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../helpers/engines.ts';
 import { openTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { scrape } from '../helpers/metrics.ts';
 
 /** Enough exposures that a search over all of them takes far longer than the timeout (DuckDB scans in parallel). */
 const EXPOSURES = { duckdb: 2_000_000, postgres: 300_000 };
@@ -33,6 +34,24 @@ for (const engine of ENGINES) {
       expect(slow.errors?.[0]?.message).toContain('20 ms');
       const next = await g.graphql('{ offices { id } }');
       expect(next.errors).toBeUndefined();
+
+      // /metrics counts the request by its code, and the cancelled statement as a timeout of the
+      // repository function that ran it.
+      const metrics = await scrape(g.yoga);
+      expect(
+        metrics.value('exposure_gateway_graphql_requests_total', {
+          operation: 'anonymous',
+          outcome: 'QUERY_TIMEOUT',
+        }),
+      ).toBe(1);
+      const timeouts = metrics.matching('exposure_gateway_sql_statements_total', { outcome: 'timeout' });
+      expect(timeouts.reduce((sum, sample) => sum + sample.value, 0)).toBeGreaterThan(0);
+      for (const { labels } of timeouts) {
+        expect(labels).toMatchObject({
+          repository: expect.stringMatching(/^(findExposures|countExposures)$/),
+          kind: 'select',
+        });
+      }
     });
   });
 }

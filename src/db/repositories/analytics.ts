@@ -7,6 +7,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { DomainError, type ExposureStatus, type Scope, type Severity } from '../../domain.ts';
 import type { Store } from '../database.ts';
 import type { ExposureRow } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 import {
   ROLLUP_PERIOD_SECONDS,
   type RollupDimension,
@@ -212,6 +213,7 @@ export async function findEventTimeline(
   spec: TimelineSpec,
   options: TimelineOptions = {},
 ): Promise<TimelineBucket[]> {
+  db = attributed(db, findEventTimeline);
   const from = rangeEnd(filter, 'from');
   const to = rangeEnd(filter, 'to');
   const bounds = bucketBoundaries({ from, to }, spec);
@@ -404,6 +406,7 @@ export async function findExposureSummary(
   filter: ExposureFilter | null,
   now: Date,
 ): Promise<ExposureSummary> {
+  db = attributed(db, findExposureSummary);
   const countWhere = (column: 'status' | 'severity', value: ExposureStatus | Severity) =>
     sql<number>`cast(count(*) filter (where ${sql.ref(`c.${column}`)} = ${value}) as integer)`;
   const row = await db
@@ -472,6 +475,7 @@ export async function findExposureGroups(
   filter: ExposureFilter | null,
   groupBy: readonly ExposureGroupBy[],
 ): Promise<ExposureGroup[]> {
+  db = attributed(db, findExposureGroups);
   const fields = [...new Set(groupBy)];
   if (fields.length === 0) {
     throw new AggregateRequestError('BAD_USER_INPUT', 'groupBy must name at least one field', {

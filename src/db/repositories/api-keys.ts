@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Role } from '../../domain.ts';
 import type { ApiKeyRow, Database } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 
 export interface ApiKey {
   id: string;
@@ -35,6 +36,7 @@ function toApiKey(row: Omit<ApiKeyRow, 'key_hash'>): ApiKey {
 const COLUMNS = ['id', 'tenant_id', 'name', 'office_ids', 'roles', 'created_at', 'revoked_at'] as const;
 
 export async function insertApiKey(db: Kysely<Database>, key: NewApiKey): Promise<void> {
+  db = attributed(db, insertApiKey);
   await db
     .insertInto('api_keys')
     .values({
@@ -51,6 +53,7 @@ export async function insertApiKey(db: Kysely<Database>, key: NewApiKey): Promis
 
 /** The tenant's keys, oldest first; never their hashes. */
 export async function findApiKeys(db: Kysely<Database>, tenantId: string): Promise<ApiKey[]> {
+  db = attributed(db, findApiKeys);
   const rows = await db
     .selectFrom('api_keys')
     .select(COLUMNS)
@@ -68,6 +71,7 @@ export async function revokeApiKey(
   id: string,
   revokedAt: string,
 ): Promise<ApiKey | undefined> {
+  db = attributed(db, revokeApiKey);
   await db
     .updateTable('api_keys')
     .set({ revoked_at: revokedAt })
@@ -92,6 +96,7 @@ export async function findApiKeyCredentials(
   db: Kysely<Database>,
   id: string,
 ): Promise<{ key: ApiKey; keyHash: string }[]> {
+  db = attributed(db, findApiKeyCredentials);
   const rows = await db
     .selectFrom('api_keys')
     .select([...COLUMNS, 'key_hash'])

@@ -25,6 +25,7 @@ import {
 } from '../../domain.ts';
 import { ipKey } from '../../ip.ts';
 import type { BulkColumn, WriteTransaction } from '../database.ts';
+import { attributed } from '../telemetry.ts';
 import { countNewEvents } from './event-rollups.ts';
 import {
   currentRowsWithHashes,
@@ -336,6 +337,7 @@ export async function appendEvents(
   tenantId: string,
   batches: readonly (readonly ExposureEvent[])[],
 ): Promise<AppendResult[]> {
+  trx = attributed(trx, appendEvents);
   const results: AppendResult[] = batches.map((events) => ({
     eventsInserted: 0,
     eventsDuplicate: events.length,
@@ -645,6 +647,7 @@ async function dropStoredEventIds(
 
 /** Recomputes exposures_current from the log, for every tenant or one: a check and a repair. */
 export async function rebuildCurrent(trx: WriteTransaction, tenantId?: string): Promise<number> {
+  trx = attributed(trx, rebuildCurrent);
   const tenantFilter = tenantId === undefined ? sql`` : sql`where tenant_id = ${tenantId}`;
   await sql`delete from exposures_current ${tenantFilter}`.execute(trx.db);
   const source = sql`select tenant_id, office_id, exposure_id, timestamp, event_id,

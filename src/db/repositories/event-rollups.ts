@@ -13,6 +13,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { WriteTransaction } from '../database.ts';
 import type { Database } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 
 /** The length of a rollup period: every UTC offset in use since 1980 is a multiple of it (tzdata). */
 export const ROLLUP_PERIOD_SECONDS = 900;
@@ -74,6 +75,7 @@ const columnList = (level: RollupLevel) => sql.join([...keyOf(level), 'events'].
  * to the log (after dropping duplicates), and the caller's transaction must be the one that appends them.
  */
 export async function countNewEvents(trx: WriteTransaction, tenantId: string, stage: string): Promise<void> {
+  trx = attributed(trx, countNewEvents);
   for (const level of ROLLUP_LEVELS) {
     const rows = countedRows(level, sql`${tenantId}`, sql.table(stage));
     const table = sql.table(level.table);
@@ -88,6 +90,7 @@ export async function countNewEvents(trx: WriteTransaction, tenantId: string, st
 
 /** Recomputes the rollups from the log, for every tenant or one; returns the rows of the full level. */
 export async function rebuildRollups(trx: WriteTransaction, tenantId?: string): Promise<number> {
+  trx = attributed(trx, rebuildRollups);
   const tenantFilter = tenantId === undefined ? sql`` : sql`where tenant_id = ${tenantId}`;
   let rows = 0;
   for (const level of ROLLUP_LEVELS) {

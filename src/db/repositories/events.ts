@@ -2,6 +2,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { ExposureFieldValues, ExposureKey, Scope } from '../../domain.ts';
 import type { Database, ExposureEventRow } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 import { currentRowsWithHashes, eventRowsWithHashes } from './exposure-keys.ts';
 import { exposureKeyConditions, keyHashes } from './exposures.ts';
 import { FIELD_COLUMNS, fieldValues, jsonValue } from './field-columns.ts';
@@ -86,6 +87,7 @@ export async function findEvents(
   filter: EventFilter | null,
   page: PageArgs,
 ): Promise<Page<EventRecord>> {
+  db = attributed(db, findEvents);
   const plan = planPage(EVENT_SORT_KEY, page);
   const rows = await db
     .selectFrom('exposure_events as e')
@@ -103,6 +105,7 @@ export async function countEvents(
   scope: Scope,
   filter: EventFilter | null,
 ): Promise<number> {
+  db = attributed(db, countEvents);
   const row = await db
     .selectFrom('exposure_events as e')
     .select(sql<number>`cast(count(*) as integer)`.as('total'))
@@ -117,6 +120,7 @@ export async function findEventsByIds(
   scope: Scope,
   eventIds: readonly string[],
 ): Promise<EventRecord[]> {
+  db = attributed(db, findEventsByIds);
   if (eventIds.length === 0) return [];
   const rows = await db
     .selectFrom('exposure_events as e')
@@ -146,6 +150,7 @@ export async function findEventsOfExposures(
   keys: readonly ExposureKey[],
   args: ExposureEventsArgs,
 ): Promise<Page<EventRecord>[]> {
+  db = attributed(db, findEventsOfExposures);
   const page: PageArgs = { first: args.first, after: args.after };
   const plan = planPage(EVENT_SORT_KEY, page);
   const byExposure = new Map<string, EventRecord[]>(keys.map((k) => [keyOf(k.officeId, k.exposureId), []]));
@@ -184,6 +189,7 @@ export async function countEventsOfExposures(
   keys: readonly ExposureKey[],
   window: Pick<ExposureEventsArgs, 'from' | 'to'>,
 ): Promise<number[]> {
+  db = attributed(db, countEventsOfExposures);
   if (keys.length === 0) return [];
   // Without a window, the count is the current state's: no event is read.
   const rows =

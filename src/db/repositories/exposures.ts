@@ -4,6 +4,7 @@ import type { Scope } from '../../domain.ts';
 import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../domain.ts';
 import type { WriteTransaction } from '../database.ts';
 import type { Database, ExposureRow } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 import { currentRowsWithHashes, hashIn, keyHash } from './exposure-keys.ts';
 import { FIELD_COLUMNS, fieldValues } from './field-columns.ts';
 import { type ExposureFilter, exposureConditions } from './filters.ts';
@@ -129,6 +130,7 @@ export async function findExposures(
   page: ExposurePageArgs,
   within?: Expression<SqlBool>,
 ): Promise<Page<ExposureState>> {
+  db = attributed(db, findExposures);
   const plan = planPage(sortKeyOf(page.order ?? DEFAULT_EXPOSURE_ORDER), page);
   const rows = await db
     .selectFrom('exposures_current as c')
@@ -149,6 +151,7 @@ export async function countExposures(
   filter: ExposureFilter | null,
   within?: Expression<SqlBool>,
 ): Promise<number> {
+  db = attributed(db, countExposures);
   const row = await db
     .selectFrom('exposures_current as c')
     .select(sql<number>`cast(count(*) as integer)`.as('total'))
@@ -192,6 +195,7 @@ export async function findExposuresByKeys(
   keys: readonly ExposureKey[],
   filter: ExposureFilter | null = null,
 ): Promise<ExposureState[]> {
+  db = attributed(db, findExposuresByKeys);
   if (keys.length === 0) return [];
   const rows = await currentRowsWithHashes(db, keyHashes(scope, keys))
     .select(EXPOSURE_COLUMNS)
@@ -212,6 +216,7 @@ export async function findExposureForWrite(
   scope: Scope,
   key: ExposureKey,
 ): Promise<ExposureState | undefined> {
+  trx = attributed(trx, findExposureForWrite);
   const query = currentRowsWithHashes(trx.db, keyHashes(scope, [key]))
     .select(EXPOSURE_COLUMNS)
     .where((eb) =>

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { IngestResult } from '../../domain.ts';
 import type { WriteTransaction } from '../database.ts';
+import { attributed } from '../telemetry.ts';
 
 export interface StoredBatch {
   requestHash: string;
@@ -18,6 +19,7 @@ export async function lockIdempotencyKey(
   tenantId: string,
   key: string,
 ): Promise<void> {
+  trx = attributed(trx, lockIdempotencyKey);
   if (trx.engine === 'postgres') {
     await sql`select pg_advisory_xact_lock(hashtext(${tenantId}), hashtext(${key}))`.execute(trx.db);
   }
@@ -28,6 +30,7 @@ export async function findBatch(
   tenantId: string,
   key: string,
 ): Promise<StoredBatch | undefined> {
+  trx = attributed(trx, findBatch);
   const row = await trx.db
     .selectFrom('ingest_batches')
     .select(['request_hash', 'result'])
@@ -45,6 +48,7 @@ export async function saveBatch(
   key: string,
   batch: StoredBatch,
 ): Promise<void> {
+  trx = attributed(trx, saveBatch);
   await trx.db
     .insertInto('ingest_batches')
     .values({

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { Scope } from '../../domain.ts';
 import type { Store } from '../database.ts';
+import { attributed } from '../telemetry.ts';
 import { scopedOffices } from './scope.ts';
 
 export interface OfficeSummary {
@@ -12,6 +13,7 @@ export interface OfficeSummary {
 }
 
 export async function findOffices(db: Store['db'], scope: Scope): Promise<OfficeSummary[]> {
+  db = attributed(db, findOffices);
   const offices = await db
     .selectFrom('offices as o')
     .select(['o.office_id', 'o.name', 'o.last_ingest_at'])

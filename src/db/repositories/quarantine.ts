@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { type Expression, type Kysely, type SqlBool, sql, type Updateable } from 'kysely';
 import type { QuarantineStatus, Scope } from '../../domain.ts';
 import type { Database, QuarantinedFileRow, QuarantinedFileTable } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 import { timestampParam } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 import { scopedOffices } from './scope.ts';
@@ -143,6 +144,7 @@ export async function findQuarantinedFiles(
   filter: QuarantineFilter | null | undefined,
   page: PageArgs,
 ): Promise<Page<QuarantinedFile>> {
+  db = attributed(db, findQuarantinedFiles);
   const plan = planPage(SORT_KEY, page);
   const rows = await db
     .selectFrom('quarantined_files as q')
@@ -165,6 +167,7 @@ export async function countQuarantinedFiles(
   scope: Scope,
   filter: QuarantineFilter | null | undefined,
 ): Promise<number> {
+  db = attributed(db, countQuarantinedFiles);
   const row = await db
     .selectFrom('quarantined_files as q')
     .select(sql<number>`cast(count(*) as integer)`.as('matching'))
@@ -179,6 +182,7 @@ export async function findQuarantinedFilesByIds(
   scope: Scope,
   ids: readonly string[],
 ): Promise<QuarantinedFile[]> {
+  db = attributed(db, findQuarantinedFilesByIds);
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('quarantined_files as q')
@@ -194,6 +198,7 @@ export async function findQuarantinedFileContent(
   scope: Scope,
   id: string,
 ): Promise<{ file: QuarantinedFile; content: string | null } | undefined> {
+  db = attributed(db, findQuarantinedFileContent);
   const row = await db
     .selectFrom('quarantined_files as q')
     .select([...COLUMNS, 'q.content'])
@@ -211,6 +216,7 @@ export async function insertQuarantinedFile(
   file: NewQuarantinedFile,
   at: Date,
 ): Promise<string> {
+  db = attributed(db, insertQuarantinedFile);
   const id = randomUUID();
   await db
     .insertInto('quarantined_files')
@@ -259,6 +265,7 @@ async function updatePending(
 
 /** A replay attempt failed: the file keeps PENDING with the new error and one more attempt. */
 export function recordReplayFailure(db: Db, scope: Scope, id: string, error: QuarantineReason) {
+  db = attributed(db, recordReplayFailure);
   return updatePending(
     db,
     scope,
@@ -274,6 +281,7 @@ export function recordReplayFailure(db: Db, scope: Scope, id: string, error: Qua
 
 /** A replay succeeded: the file is REPLAYED and resolved. */
 export function markReplayed(db: Db, scope: Scope, id: string, at: Date) {
+  db = attributed(db, markReplayed);
   return updatePending(
     db,
     scope,
@@ -288,6 +296,7 @@ export function markReplayed(db: Db, scope: Scope, id: string, at: Date) {
 
 /** An admin gave the file up, with a reason. */
 export function markDiscarded(db: Db, scope: Scope, id: string, reason: string, at: Date) {
+  db = attributed(db, markDiscarded);
   return updatePending(
     db,
     scope,

@@ -15,6 +15,7 @@ import {
 import { DomainError, type ExposureEvent, type Scope, type Severity } from '../../domain.ts';
 import type { WriteTransaction } from '../database.ts';
 import type { Database, ScanRunRow } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 import { hashIn, isPostgres, keyHash, keyHashSql } from './exposure-keys.ts';
 import { timestampParam } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
@@ -76,6 +77,7 @@ export async function observeScanRuns(
   prior: string,
   runEvents: readonly ExposureEvent[],
 ): Promise<void> {
+  trx = attributed(trx, observeScanRuns);
   if (runEvents.length === 0) return;
   const postgres = trx.engine === 'postgres';
   const pairs = sql`select office_id, scan_run_id, exposure_id, bool_or(${isObserved}) as observed,
@@ -247,6 +249,7 @@ export async function lockScanRun(
   tenantId: string,
   run: ScanRunKey & { scannerType: string; startedAt: string | null },
 ): Promise<ScanRun> {
+  trx = attributed(trx, lockScanRun);
   await trx.db
     .insertInto('scan_runs')
     .values({
@@ -280,6 +283,7 @@ export async function markScanRunCompleted(
   tenantId: string,
   run: ScanRunKey & { startedAt: string | null; completedAt: string },
 ): Promise<ScanRun> {
+  trx = attributed(trx, markScanRunCompleted);
   const started = run.startedAt ?? run.completedAt;
   await trx.db
     .updateTable('scan_runs')
@@ -318,6 +322,7 @@ export async function findUnobservedExposures(
   run: ScanRunKey & { scannerType: string; completedAt: string },
   exposureClasses: readonly string[] | null,
 ): Promise<OpenExposure[]> {
+  db = attributed(db, findUnobservedExposures);
   const candidates = await db
     .selectFrom('exposures_current as c')
     .select(['c.exposure_id', 'c.exposure_class', 'c.severity', 'c.dst_ip_key', 'c.dst_port'])
@@ -373,6 +378,7 @@ export async function findScanRunsByKeys(
   scope: Scope,
   keys: readonly ScanRunKey[],
 ): Promise<ScanRun[]> {
+  db = attributed(db, findScanRunsByKeys);
   if (keys.length === 0) return [];
   const rows = await db
     .selectFrom('scan_runs as r')
@@ -444,6 +450,7 @@ export async function findScanRuns(
   filter: ScanRunFilter | null,
   page: PageArgs,
 ): Promise<Page<ScanRun>> {
+  db = attributed(db, findScanRuns);
   const plan = planPage(SORT_KEY, page);
   const rows = await db
     .selectFrom('scan_runs as r')
@@ -456,6 +463,7 @@ export async function findScanRuns(
 }
 
 export async function countScanRuns(db: Db, scope: Scope, filter: ScanRunFilter | null): Promise<number> {
+  db = attributed(db, countScanRuns);
   const row = await db
     .selectFrom('scan_runs as r')
     .select(sql<number>`cast(count(*) as integer)`.as('total'))
@@ -466,6 +474,7 @@ export async function countScanRuns(db: Db, scope: Scope, filter: ScanRunFilter 
 
 /** The latest completed run of the same office and scanner type that completed before this one. */
 export async function findPreviousRun(db: Db, scope: Scope, run: ScanRun): Promise<ScanRun | null> {
+  db = attributed(db, findPreviousRun);
   let query = db
     .selectFrom('scan_runs as r')
     .select(RUN_COLUMNS)
@@ -518,6 +527,7 @@ export async function countPersisting(
   run: ScanRunKey,
   against: ScanRunKey,
 ): Promise<number> {
+  db = attributed(db, countPersisting);
   const result = await sql<{ total: number }>`select cast(count(*) as integer) as total
     from (${runExposures(db, tenantId, run)}) a
     join (${runExposures(db, tenantId, against)}) b on a.exposure_id = b.exposure_id

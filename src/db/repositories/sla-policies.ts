@@ -2,6 +2,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { DEFAULT_SLA_POLICY, SEVERITIES, type Severity, type SlaPolicy } from '../../domain.ts';
 import type { Database, SlaPolicyTable } from '../tables.ts';
+import { attributed } from '../telemetry.ts';
 
 const COLUMN: Record<Severity, 'critical' | 'high' | 'medium' | 'low' | 'info'> = {
   CRITICAL: 'critical',
@@ -13,6 +14,7 @@ const COLUMN: Record<Severity, 'critical' | 'high' | 'medium' | 'low' | 'info'> 
 
 /** The tenant's policy, or the defaults when it has set none. */
 export async function findSlaPolicy(db: Kysely<Database>, tenantId: string): Promise<SlaPolicy> {
+  db = attributed(db, findSlaPolicy);
   const row = await db
     .selectFrom('sla_policies')
     .select(Object.values(COLUMN))
@@ -34,6 +36,7 @@ export async function saveSlaPolicy(
   policy: SlaPolicy,
   at: Date,
 ): Promise<void> {
+  db = attributed(db, saveSlaPolicy);
   const days = Object.fromEntries(SEVERITIES.map((s) => [COLUMN[s], policy[s]])) as Pick<
     SlaPolicyTable,
     (typeof COLUMN)[Severity]
