@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 /** Add new benchmarks here; they run in this order. scale.ts loads 10M events per engine: by far the longest. */
-const BENCHMARKS = ['ingest.ts', 'ingest-graphql.ts', 'query.ts', 'scale.ts'];
+const BENCHMARKS = ['ingest.ts', 'ingest-graphql.ts', 'query.ts', 'peer.ts', 'scale.ts'];
 
 let failed = 0;
 for (const script of BENCHMARKS) {
