@@ -8,12 +8,12 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
   getNamedType,
-  getOperationAST,
   isInputObjectType,
   isListType,
   isNonNullType,
   TypeInfo,
-  typeFromAST,
+  type ValueNode,
+  valueFromAST,
   visit,
   visitWithTypeInfo,
 } from 'graphql';
@@ -47,25 +47,28 @@ function unstorableIn(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
-/** The first unstorable text in a variable's value, walked along its type; ingest's events skipped. */
-function unstorableInVariable(type: GraphQLInputType, value: unknown, path: string): string | undefined {
+/**
+ * The first unstorable text in an argument's value, walked along its type, as the input field that
+ * holds it (`filter.exposureIds`); ingest's events are skipped.
+ */
+function unstorableInArgument(type: GraphQLInputType, value: unknown, path: string): string | undefined {
   const unwrapped = isNonNullType(type) ? type.ofType : type;
   if (value === null || value === undefined) return undefined;
   if (isListType(unwrapped)) {
-    if (!Array.isArray(value)) return unstorableInVariable(unwrapped.ofType, value, path);
-    for (const [i, item] of value.entries()) {
-      const found = unstorableInVariable(unwrapped.ofType, item, `${path}[${i}]`);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const found = unstorableInArgument(unwrapped.ofType, item, path);
       if (found) return found;
     }
     return undefined;
   }
   if (getNamedType(unwrapped).name === CHECKED_BY_INGEST) return undefined;
-  if (isInputObjectType(unwrapped) && typeof value === 'object' && !Array.isArray(value)) {
+  if (isInputObjectType(unwrapped) && typeof value === 'object') {
     const fields = unwrapped.getFields();
     for (const [name, field] of Object.entries(value)) {
+      const at = `${path}.${name}`;
       const found = fields[name]
-        ? unstorableInVariable(fields[name].type, field, `${path}.${name}`)
-        : unstorableIn(field, `${path}.${name}`);
+        ? unstorableInArgument(fields[name].type, field, at)
+        : unstorableIn(field, at);
       if (found) return found;
     }
     return undefined;
@@ -73,67 +76,50 @@ function unstorableInVariable(type: GraphQLInputType, value: unknown, path: stri
   return unstorableIn(value, path);
 }
 
-/** The first unstorable string literal of the operation, by argument name; ingest's events skipped. */
-function unstorableLiteral(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null) {
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return undefined;
+interface ArgumentSite {
+  name: string;
+  type: GraphQLInputType;
+  value: ValueNode;
+}
+
+/** Per document: every argument it passes, with its type (yoga hands out one object per document text). */
+const sites = new WeakMap<DocumentNode, ArgumentSite[]>();
+
+function argumentSites(schema: GraphQLSchema, document: DocumentNode): ArgumentSite[] {
+  let found = sites.get(document);
+  if (found) return found;
+  found = [];
   const typeInfo = new TypeInfo(schema);
-  let argument = '';
-  let insideEvents = 0;
-  let found: string | undefined;
+  const collected = found;
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
-      Argument: {
-        enter: (node) => {
-          argument = node.name.value;
-        },
-      },
-      ObjectValue: {
-        enter: () => {
-          const type = typeInfo.getInputType();
-          if (type && getNamedType(type).name === CHECKED_BY_INGEST) insideEvents += 1;
-        },
-        leave: () => {
-          const type = typeInfo.getInputType();
-          if (type && getNamedType(type).name === CHECKED_BY_INGEST) insideEvents -= 1;
-        },
-      },
-      StringValue: (node) => {
-        if (insideEvents === 0 && !found && !isStorableText(node.value)) found = argument || 'document';
+      Argument(node) {
+        const definition = typeInfo.getArgument();
+        if (definition) collected.push({ name: node.name.value, type: definition.type, value: node.value });
       },
     }),
   );
+  sites.set(document, found);
   return found;
 }
 
-interface OperationArgs {
-  schema: GraphQLSchema;
-  document: DocumentNode;
-  operationName?: string | null | undefined;
-  variableValues?: Record<string, unknown> | null | undefined;
-}
-
-/** Per document: where its first unstorable literal is, or null. */
-const literals = new WeakMap<DocumentNode, string | null>();
-
-/** Throws INVALID_CHARACTERS for the first unstorable text of the operation's variables or literals. */
-function check(args: OperationArgs): void {
-  const operation = getOperationAST(args.document, args.operationName);
-  const variables = args.variableValues ?? {};
-  for (const definition of operation?.variableDefinitions ?? []) {
-    const name = definition.variable.name.value;
-    const type = typeFromAST(args.schema, definition.type) as GraphQLInputType | undefined;
-    const found = type && unstorableInVariable(type, variables[name], `$${name}`);
-    if (found) throw invalidCharacters(found);
+/** Throws INVALID_CHARACTERS for the first unstorable text of the operation's arguments. */
+function check(args: { schema: GraphQLSchema; document: DocumentNode; variableValues?: unknown }): void {
+  const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+  for (const site of argumentSites(args.schema, args.document)) {
+    // Literals and variables alike; a value that does not fit its type is left to the execution's error.
+    const found = unstorableInArgument(site.type, valueFromAST(site.value, site.type, variables), site.name);
+    if (found) {
+      throw clientError(
+        'INVALID_CHARACTERS',
+        `${found}: must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate`,
+        {
+          field: found,
+        },
+      );
+    }
   }
-  // yoga hands the same document object to every request with the same text: its literals are read once.
-  let literal = literals.get(args.document);
-  if (literal === undefined) {
-    literal = unstorableLiteral(args.schema, args.document, args.operationName) ?? null;
-    literals.set(args.document, literal);
-  }
-  if (literal) throw invalidCharacters(literal);
 }
 
 export function useStorableText(): Plugin {
@@ -142,12 +128,3 @@ export function useStorableText(): Plugin {
     onSubscribe: ({ args }) => check(args),
   };
 }
-
-const invalidCharacters = (field: string) =>
-  clientError(
-    'INVALID_CHARACTERS',
-    `${field}: must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate`,
-    {
-      field,
-    },
-  );

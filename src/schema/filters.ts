@@ -1,6 +1,5 @@
 /** Filter inputs shared by exposure and event fields, and their translation to repository filters. */
 import type { EventFilter, ExposureFilter } from '../db/repositories/filters.ts';
-import { isStorableText } from '../domain.ts';
 import { clientError } from '../errors.ts';
 import { cidrKeyRange } from '../ip.ts';
 import { builder } from './builder.ts';
@@ -71,7 +70,7 @@ type EventFilterArg = typeof EventFilterInput.$inferInput;
  */
 export const MAX_FILTER_VALUES = 1000;
 
-/** Every list of a filter within MAX_FILTER_VALUES, every text storable; else the client's error. */
+/** Every list of a filter within MAX_FILTER_VALUES, else the client's error (text: plugins/storable-text.ts). */
 export function checkFilter(input: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(input)) {
     const field = `filter.${name}`;
@@ -81,13 +80,6 @@ export function checkFilter(input: Record<string, unknown>): void {
         'FILTER_LIST_TOO_LONG',
         `${field}: at most ${MAX_FILTER_VALUES} values, got ${values.length}`,
         { field, limit: MAX_FILTER_VALUES },
-      );
-    }
-    if (values.some((v) => typeof v === 'string' && !isStorableText(v))) {
-      throw clientError(
-        'INVALID_CHARACTERS',
-        `${field}: must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate`,
-        { field },
       );
     }
   }

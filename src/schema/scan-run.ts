@@ -17,7 +17,7 @@ import {
   type ScanRun as ScanRunShape,
   scanRunCursor,
 } from '../db/repositories/scan-runs.ts';
-import { DomainError, isStorableText } from '../domain.ts';
+import { DomainError } from '../domain.ts';
 import { clientError } from '../errors.ts';
 import { completeScanRun } from '../ingest/scan-runs.ts';
 import { inBatch } from './batch.ts';
@@ -273,9 +273,7 @@ builder.queryField('scanRunDiff', (t) =>
       const officeId = String(args.officeId);
       const { db } = context.store;
       const find = async (scanRunId: string, field: string) => {
-        // Text no engine could have stored names no run; PostgreSQL would refuse it in a parameter.
-        const storable = isStorableText(officeId) && isStorableText(scanRunId);
-        const [run] = storable ? await findScanRunsByKeys(db, context.scope, [{ officeId, scanRunId }]) : [];
+        const [run] = await findScanRunsByKeys(db, context.scope, [{ officeId, scanRunId }]);
         if (!run) {
           throw new DomainError('NOT_FOUND', `${field}: no scan run "${scanRunId}" in office "${officeId}"`, {
             field,

@@ -267,7 +267,7 @@ for (const engine of ENGINES) {
         await refusal('query($o: ID!) { exposure(officeId: $o, exposureId: "e") { __typename } }', {
           o: 'a\u0000',
         }),
-      ).toEqual({ code: 'INVALID_CHARACTERS', field: '$o' });
+      ).toEqual({ code: 'INVALID_CHARACTERS', field: 'officeId' });
       expect(
         await refusal('mutation($i: TriageExposureInput!) { triageExposure(input: $i) { __typename } }', {
           i: {
@@ -277,7 +277,7 @@ for (const engine of ENGINES) {
             dispositionReason: 'x\uD800',
           },
         }),
-      ).toEqual({ code: 'INVALID_CHARACTERS', field: '$i.dispositionReason' });
+      ).toEqual({ code: 'INVALID_CHARACTERS', field: 'input.dispositionReason' });
       expect(
         await refusal('{ exposure(officeId: "berlin\\u0000", exposureId: "e") { __typename } }'),
       ).toEqual({

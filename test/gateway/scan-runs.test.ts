@@ -384,7 +384,10 @@ for (const engine of ENGINES) {
         field: 'filter.officeIds',
       });
       const unstorable = await g.graphql(DIFF, { officeId: 'berlin', scanRunId: 'run\u0000' }, viewer);
-      expect(unstorable.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'scanRunId' });
+      expect(unstorable.errors?.[0]?.extensions).toMatchObject({
+        code: 'INVALID_CHARACTERS',
+        field: 'scanRunId',
+      });
     });
   });
 }
