@@ -15,7 +15,7 @@ export interface GatewayServices {
   changes: ChangeFeed;
   /** The clock SLA deadlines and decision expiries are judged by; tests set it. Default: the system's. */
   clock?: () => Date;
-  /** The gateway's metrics; createGateway makes them. */
+  /** The gateway's metrics: the server's, which also counts admission, or made by createGateway. */
   metrics?: Metrics;
   /** Set when tracing is on (config.tracing). */
   tracing?: Tracing;

@@ -76,6 +76,12 @@ export class Metrics implements StoreObserver {
   });
   readonly #writerWait?: Histogram;
 
+  readonly #overloaded = new Counter({
+    name: `${PREFIX}http_overloaded_total`,
+    help: 'Requests answered 503 OVERLOADED: the queue was full, or they waited longer than its timeout.',
+    registers: [this.registry],
+  });
+
   constructor(store: Pick<Store, 'engine' | 'stats'>) {
     const registers = [this.registry];
     // Fixed label sets start at 0, so a rate over them exists before the first event.
@@ -124,6 +130,31 @@ export class Metrics implements StoreObserver {
         registers,
       });
     }
+  }
+
+  /** Requests running and waiting for a turn (REQUESTS_MAX_*), read when scraped. */
+  admission(source: { readonly inFlight: number; readonly queued: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: `${PREFIX}http_requests_in_flight`,
+      help: 'Requests running; probes, scrapes and subscriptions are not counted.',
+      registers,
+      collect() {
+        this.set(source.inFlight);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}http_requests_queued`,
+      help: 'Requests waiting for a turn.',
+      registers,
+      collect() {
+        this.set(source.queued);
+      },
+    });
+  }
+
+  overloaded(): void {
+    this.#overloaded.inc();
   }
 
   /**

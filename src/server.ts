@@ -10,6 +10,7 @@ import { ChangeFeed } from './ingest/changes.ts';
 import { PostgresChangeFeed } from './ingest/changes-postgres.ts';
 import { RedisChangeFeed } from './ingest/changes-redis.ts';
 import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { startTracing } from './tracing.ts';
 import { createGateway, type GatewayOptions } from './yoga.ts';
 
@@ -82,18 +83,23 @@ export async function listen(
     ? await startTracing(config.tracing, { logger: logger.child({ component: 'tracing' }) })
     : undefined;
   const changes = await openChangeFeed(config, store, logger.child({ component: 'changes' }));
+  const admission = new Admission(config.admission);
+  const metrics = new Metrics(store);
+  metrics.admission(admission);
   const gateway = createGateway(
-    { config, store, changes, ...(tracing ? { tracing } : {}) },
+    { config, store, changes, metrics, ...(tracing ? { tracing } : {}) },
     { ...options, logger },
   );
-  const admission = new Admission(config.admission);
   const server = http.createServer((request, response) => {
     if (!takesATurn(request)) return void gateway(request, response);
     // The client's going away ends its wait in the queue, or its turn.
     const gone = new AbortController();
     response.once('close', () => gone.abort());
     void admission.enter(gone.signal).then((end) => {
-      if (!end) return overloaded(response);
+      if (!end) {
+        metrics.overloaded();
+        return overloaded(response);
+      }
       response.once('close', end);
       if (gone.signal.aborted) end();
       else void gateway(request, response);

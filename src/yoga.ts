@@ -34,7 +34,7 @@ export interface GatewayOptions {
 export function createGateway(services: GatewayServices, options: GatewayOptions = {}) {
   const { config } = services;
   // Every gateway counts into a registry of its own; resolvers reach it through the context.
-  const metrics = new Metrics(services.store);
+  const metrics = services.metrics ?? new Metrics(services.store);
   const measured: GatewayServices = { ...services, metrics };
   const logger = options.logger ?? createLogger(config.logLevel);
   const authenticate =

@@ -48,7 +48,7 @@ for (const engine of ENGINES) {
       const url = await start({ REQUESTS_MAX_IN_FLIGHT: '2', REQUESTS_MAX_QUEUED: '2' });
       // Two requests in flight (their bodies are awaited), two in the queue.
       const held = Array.from({ length: 4 }, () => heldRequest(url, token, QUERY));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect.poll(() => admission(url)).toMatchObject({ inFlight: 2, queued: 2, overloaded: 0 });
 
       const refused = await ask(url);
       expect(refused.status).toBe(503);
@@ -61,6 +61,7 @@ for (const engine of ENGINES) {
           },
         ],
       });
+      expect(await admission(url)).toMatchObject({ overloaded: 1 });
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       expect((await fetch(`${url}/ready`)).status).toBe(200);
@@ -80,7 +81,7 @@ for (const engine of ENGINES) {
         REQUESTS_QUEUE_TIMEOUT_MS: '200',
       });
       const held = heldRequest(url, token, QUERY);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect.poll(() => admission(url)).toMatchObject({ inFlight: 1 });
       const waited = await ask(url);
       expect(waited.status).toBe(503);
       expect(
@@ -93,10 +94,12 @@ for (const engine of ENGINES) {
     it('answers a burst far over its bounds at once, queues only its bound, then serves again', async () => {
       const url = await start({ REQUESTS_MAX_IN_FLIGHT: '4', REQUESTS_MAX_QUEUED: '16' });
       const held = Array.from({ length: 4 }, () => heldRequest(url, token, QUERY));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect.poll(() => admission(url)).toMatchObject({ inFlight: 4 });
       const burst = Array.from({ length: 400 }, () => ask(url).then((response) => response.status));
       // The refused ones are answered while the held requests still have every turn.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await expect
+        .poll(() => admission(url), { timeout: 30_000 })
+        .toMatchObject({ inFlight: 4, queued: 16, overloaded: 384 });
       for (const request of held) request.finish();
       const statuses = await Promise.all(burst);
       expect(statuses.filter((status) => status === 200)).toHaveLength(16);
@@ -104,4 +107,16 @@ for (const engine of ENGINES) {
       expect((await ask(url)).status).toBe(200);
     });
   });
+}
+
+/** The admission gauges and counter, as /metrics says them. */
+async function admission(url: string) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^exposure_gateway_${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  return {
+    inFlight: value('http_requests_in_flight'),
+    queued: value('http_requests_queued'),
+    overloaded: value('http_overloaded_total'),
+  };
 }
