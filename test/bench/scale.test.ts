@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { cells } from '../helpers/report.ts';
 
 const ENGINES = ['duckdb', 'postgres'];
 const SECTIONS = ['### ingest', '### late events', '### scan runs', '### reads', '### storage'];
@@ -42,16 +43,6 @@ const RUN_MS = 1_200_000;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scale-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** The cells of the table row that starts with `label`. */
-function cells(section: string, label: string): string[] {
-  const line = section.split('\n').find((l) => l.startsWith(`| ${label}`));
-  expect(line, `a row for "${label}"`).toBeDefined();
-  return line!
-    .split('|')
-    .slice(1, -1)
-    .map((cell) => cell.trim());
-}
 
 it(
   'runs at 200k events on DuckDB and PostgreSQL and reports every figure',
