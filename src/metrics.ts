@@ -137,7 +137,7 @@ export class Metrics implements StoreObserver {
     const registers = [this.registry];
     new Gauge({
       name: `${PREFIX}http_requests_in_flight`,
-      help: 'Requests running; probes, scrapes and subscriptions are not counted.',
+      help: 'Requests being computed, a subscription until its stream starts; probes and scrapes are not counted.',
       registers,
       collect() {
         this.set(source.inFlight);

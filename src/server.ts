@@ -1,6 +1,7 @@
 /** The HTTP server: migrate, listen, and drain on SIGTERM/SIGINT. Only the CLI starts it. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import onHeaders from 'on-headers';
 import { Admission } from './admission.ts';
 import { type Config, ConfigError } from './config.ts';
 import { openStore, type Store } from './db/database.ts';
@@ -24,13 +25,12 @@ export function assertAuthConfigured(config: Config): void {
 }
 
 /**
- * Probes and scrapes stay fast under any load (an overload is when they matter most), and a
- * subscription holds its stream for as long as it listens: none of them takes a turn.
+ * Probes and scrapes stay fast under any load (an overload is when they matter most): they never take
+ * a turn.
  */
 function takesATurn(request: http.IncomingMessage): boolean {
   const path = request.url?.split('?')[0];
-  if (path === '/health' || path === '/ready' || path === '/metrics') return false;
-  return !request.headers.accept?.includes('text/event-stream');
+  return path !== '/health' && path !== '/ready' && path !== '/metrics';
 }
 
 /** OVERLOADED: HTTP 503 with Retry-After; the request's body is never read. */
@@ -100,6 +100,9 @@ export async function listen(
         metrics.overloaded();
         return overloaded(response);
       }
+      // A turn ends when the answer starts: a query's once it is computed, a subscription's stream at
+      // its start, so a listening subscriber holds no turn (whatever headers its request carried).
+      onHeaders(response, end);
       response.once('close', end);
       if (gone.signal.aborted) end();
       else void gateway(request, response);

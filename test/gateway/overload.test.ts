@@ -8,6 +8,7 @@ import { databaseEnv } from '../helpers/cli.ts';
 import { ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
 import { TEST_SECRET } from '../helpers/gateway.ts';
 import { heldRequest } from '../helpers/http.ts';
+import { openSubscription } from '../helpers/sse.ts';
 
 const QUERY = JSON.stringify({ query: '{ offices { id } }' });
 
@@ -72,6 +73,37 @@ for (const engine of ENGINES) {
         expect(answer).toContain('{"data":{"offices":[]}}');
       }
       expect((await ask(url)).status).toBe(200);
+    });
+
+    it('lets a subscription hold its turn only until its stream starts, whatever its headers', async () => {
+      const url = await start({ REQUESTS_MAX_IN_FLIGHT: '1', REQUESTS_MAX_QUEUED: '0' });
+      const listening = await openSubscription(
+        fetch,
+        `${url}/graphql`,
+        token,
+        'subscription { exposureChanged { exposureId } }',
+      );
+      try {
+        await expect.poll(() => admission(url)).toMatchObject({ inFlight: 0, queued: 0 });
+        expect((await ask(url)).status).toBe(200);
+        // Asking for an event stream does not skip the queue: with the one turn taken, it is refused.
+        const held = heldRequest(url, token, QUERY);
+        await expect.poll(() => admission(url)).toMatchObject({ inFlight: 1 });
+        const streamed = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+            authorization: `Bearer ${token}`,
+          },
+          body: QUERY,
+        });
+        expect(streamed.status).toBe(503);
+        held.finish();
+        expect(await held.response).toMatch(/^HTTP\/1\.1 200 OK/);
+      } finally {
+        listening.close();
+      }
     });
 
     it('answers a request that waited longer than REQUESTS_QUEUE_TIMEOUT_MS with OVERLOADED', async () => {
