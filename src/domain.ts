@@ -205,6 +205,9 @@ export function isStorableText(value: string): boolean {
   return !UNSTORABLE_CHARACTER.test(value);
 }
 
+/** What an INVALID_CHARACTERS refusal says of the text it names. */
+export const UNSTORABLE_TEXT = 'must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate';
+
 /** What a caller can act on: every refusal carries one of these codes, as extensions.code. */
 export type ErrorCode =
   | 'UNAUTHENTICATED'

@@ -25,6 +25,7 @@ import {
   isStorableText,
   type Scope,
   scopeIncludesOffice,
+  UNSTORABLE_TEXT,
 } from '../domain.ts';
 import { cidrKeyRange, type IpKeyRange } from '../ip.ts';
 import type { ChangeFeed } from './changes.ts';
@@ -75,7 +76,10 @@ const invalid = (field: string, message: string) =>
 function checkText(field: string, value: string, max: number): void {
   if (value.trim() === '') throw invalid(field, 'must not be empty');
   if (value.length > max) throw invalid(field, `must be at most ${max} characters`);
-  if (!isStorableText(value)) throw invalid(field, 'must not contain U+0000 or an unpaired surrogate');
+  // As the gateway refuses it in any argument (plugins/storable-text.ts); the CLI comes here directly.
+  if (!isStorableText(value)) {
+    throw new DomainError('INVALID_CHARACTERS', `${field}: ${UNSTORABLE_TEXT}`, { field });
+  }
 }
 
 /** Hosts and ports a run covered, checked: sorted, overlapping IP ranges merged. */

@@ -1,7 +1,7 @@
 /** Validates raw event input: every problem is reported with the event's index, the field and a reason. */
 import { createHash } from 'node:crypto';
 import type { ExposureEvent, RejectedEvent } from '../domain.ts';
-import { isStorableText, SEVERITIES, STATUSES } from '../domain.ts';
+import { isStorableText, SEVERITIES, STATUSES, UNSTORABLE_TEXT } from '../domain.ts';
 import { canonicalIp } from '../ip.ts';
 
 export interface ValidationLimits {
@@ -17,8 +17,6 @@ export const MAX_JSON_BYTES = 64 * 1024;
 /** Nesting of rawPayload and resource: deeper JSON is refused before it is serialized or stored. */
 export const MAX_JSON_DEPTH = 32;
 
-const UNSTORABLE = 'must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate';
-
 /** Why a JSON value cannot be stored, or null: too deep, or a key or string that is not storable text. */
 function jsonProblem(value: unknown): { code: string; message: string } | null {
   // Iterative: a payload nested thousands deep must not exhaust the stack.
@@ -26,14 +24,14 @@ function jsonProblem(value: unknown): { code: string; message: string } | null {
   for (let next = pending.pop(); next; next = pending.pop()) {
     const { value: item, depth } = next;
     if (typeof item === 'string') {
-      if (!isStorableText(item)) return { code: 'INVALID_CHARACTERS', message: UNSTORABLE };
+      if (!isStorableText(item)) return { code: 'INVALID_CHARACTERS', message: UNSTORABLE_TEXT };
       continue;
     }
     if (item === null || typeof item !== 'object') continue;
     if (depth > MAX_JSON_DEPTH)
       return { code: 'TOO_DEEP', message: `must be nested at most ${MAX_JSON_DEPTH} levels deep` };
     for (const [key, child] of Object.entries(item)) {
-      if (!isStorableText(key)) return { code: 'INVALID_CHARACTERS', message: `keys ${UNSTORABLE}` };
+      if (!isStorableText(key)) return { code: 'INVALID_CHARACTERS', message: `keys ${UNSTORABLE_TEXT}` };
       pending.push({ value: child, depth: depth + 1 });
     }
   }
@@ -207,7 +205,7 @@ class EventChecker {
     if (value.length === 0)
       return REQUIRED.has(field) ? null : this.reject(field, 'INVALID_VALUE', 'must not be empty');
     if (value.length > max) return this.reject(field, 'TOO_LONG', `must be at most ${max} characters`);
-    if (!isStorableText(value)) return this.reject(field, 'INVALID_CHARACTERS', UNSTORABLE);
+    if (!isStorableText(value)) return this.reject(field, 'INVALID_CHARACTERS', UNSTORABLE_TEXT);
     return value;
   }
 

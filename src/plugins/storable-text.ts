@@ -18,7 +18,7 @@ import {
   visitWithTypeInfo,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isStorableText } from '../domain.ts';
+import { isStorableText, UNSTORABLE_TEXT } from '../domain.ts';
 import { clientError } from '../errors.ts';
 
 /**
@@ -111,13 +111,9 @@ function check(args: { schema: GraphQLSchema; document: DocumentNode; variableVa
     // Literals and variables alike; a value that does not fit its type is left to the execution's error.
     const found = unstorableInArgument(site.type, valueFromAST(site.value, site.type, variables), site.name);
     if (found) {
-      throw clientError(
-        'INVALID_CHARACTERS',
-        `${found}: must not contain U+0000 (NUL) or an unpaired UTF-16 surrogate`,
-        {
-          field: found,
-        },
-      );
+      throw clientError('INVALID_CHARACTERS', `${found}: ${UNSTORABLE_TEXT}`, {
+        field: found,
+      });
     }
   }
 }

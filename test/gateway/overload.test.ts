@@ -8,6 +8,7 @@ import { databaseEnv } from '../helpers/cli.ts';
 import { ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
 import { TEST_SECRET } from '../helpers/gateway.ts';
 import { heldRequest } from '../helpers/http.ts';
+import { Scrape } from '../helpers/metrics.ts';
 import { openSubscription } from '../helpers/sse.ts';
 
 const QUERY = JSON.stringify({ query: '{ offices { id } }' });
@@ -141,14 +142,12 @@ for (const engine of ENGINES) {
   });
 }
 
-/** The admission gauges and counter, as /metrics says them. */
+/** The admission gauges and counter, as the server's /metrics says them. */
 async function admission(url: string) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) =>
-    Number(new RegExp(`^exposure_gateway_${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  const metrics = new Scrape(await (await fetch(`${url}/metrics`)).text());
   return {
-    inFlight: value('http_requests_in_flight'),
-    queued: value('http_requests_queued'),
-    overloaded: value('http_overloaded_total'),
+    inFlight: metrics.value('exposure_gateway_http_requests_in_flight'),
+    queued: metrics.value('exposure_gateway_http_requests_queued'),
+    overloaded: metrics.value('exposure_gateway_http_overloaded_total'),
   };
 }
