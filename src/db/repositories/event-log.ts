@@ -526,15 +526,20 @@ async function repairOpenStreaks(
     .where('e.status', '=', 'OPEN')
     .where((eb) => exposureKeyConditions(eb, scope, exposures, 'e'))
     .execute();
+  // Each exposure's OPEN events by key, so each row looks at its own: linear in the batch's events.
+  const opensByKey = new Map<string, (typeof opens)[number][]>();
+  for (const open of opens) {
+    const key = `${open.office_id}\u001f${open.exposure_id}`;
+    const list = opensByKey.get(key);
+    if (list) list.push(open);
+    else opensByKey.set(key, [open]);
+  }
   const starts = closed.map((row) => {
-    const after = opens
-      .filter(
-        (open) =>
-          open.office_id === row.office_id &&
-          open.exposure_id === row.exposure_id &&
-          compareText(open.position, row.closed_position ?? '') > 0,
-      )
-      .sort((a, b) => compareText(a.position, b.position))[0];
+    let after: (typeof opens)[number] | undefined;
+    for (const open of opensByKey.get(`${row.office_id}\u001f${row.exposure_id}`) ?? []) {
+      const later = compareText(open.position, row.closed_position ?? '') > 0;
+      if (later && (!after || compareText(open.position, after.position) < 0)) after = open;
+    }
     // The merge left it empty only because OPEN events follow the latest CLOSED one.
     if (!after) throw new Error(`no OPEN event after the latest CLOSED one of ${row.exposure_id}`);
     return sql`(${row.office_id}, ${row.exposure_id}, ${sql.raw(String(keyHash(tenantId, row.office_id, row.exposure_id)))},
