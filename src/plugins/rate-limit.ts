@@ -33,7 +33,12 @@ function sharedLimiter(config: Config, options: { points: number; duration: numb
       storeClient: redis,
       insuranceLimiter,
     });
-    return { limiter, ready: Promise.resolve(), close: async () => void redis.disconnect() };
+    // Counted in Redis from the first request: until it answers (or fails), requests wait for it.
+    const ready = new Promise<void>((resolve) => {
+      redis.once('ready', resolve);
+      redis.once('error', () => resolve());
+    });
+    return { limiter, ready, close: async () => void redis.disconnect() };
   }
   const pool = new pg.Pool({ connectionString: config.database.postgresUrl, max: 2 });
   let limiter!: RateLimiterStoreAbstract;
