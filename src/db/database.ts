@@ -522,12 +522,23 @@ async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store
           db: trx,
           // One parameter per column: unnest() turns the arrays back into rows server-side. It runs on
           // this.db, so a repository's handle of the transaction (telemetry.ts, attributed) names it.
+          // A column that is null in every row is left to its default, null: its array of nulls cost
+          // as much to send and parse as any other (inferred events set 8 of 37 columns).
           async bulkInsert(table, columns, rows) {
-            const arrays = columns.map(
-              (column, i) =>
-                sql`${rows.map((row) => row[i] ?? null)}::${sql.raw(POSTGRES_ARRAY_TYPES[column.type])}`,
+            const sent = columns.flatMap((column, i) => {
+              const values = rows.map((row) => row[i] ?? null);
+              return values.some((value) => value !== null) ? [{ column, values }] : [];
+            });
+            if (sent.length === 0) {
+              await sql`insert into ${sql.table(table)} select from generate_series(1, ${rows.length})`.execute(
+                this.db,
+              );
+              return;
+            }
+            const arrays = sent.map(
+              ({ column, values }) => sql`${values}::${sql.raw(POSTGRES_ARRAY_TYPES[column.type])}`,
             );
-            await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c.name)))})
+            await sql`insert into ${sql.table(table)} (${sql.join(sent.map(({ column }) => sql.ref(column.name)))})
               select * from unnest(${sql.join(arrays)})`.execute(this.db);
           },
         });

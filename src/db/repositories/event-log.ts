@@ -17,6 +17,7 @@ import {
   FIELD_NAMES,
   foldPosition,
   GROUPED_FIELDS,
+  type GroupedField,
   type IngestCounts,
   LATEST_FIELDS,
   leaderOf,
@@ -252,11 +253,36 @@ function mergeSelect(engine: Engine, source: RawBuilder<unknown>): RawBuilder<un
 }
 
 /**
- * A merged row whose open streak is left for repairOpenStreaks(): it has events after its latest CLOSED
- * one, so a streak, yet none is set.
+ * mergeSelect() of states that are one per exposure (made by eventStates()): each is its own join, so no
+ * aggregate is needed; only its representation changes. A grouped value stands only beside its leader's,
+ * and every coalesced position equals last_position or belongs to a null value, so it is stored as null.
  */
-const STREAK_FORGOTTEN = sql<boolean>`(closed_position is not null and open_since_position is null
-  and last_position > closed_position)`;
+function singleStates(engine: Engine, source: RawBuilder<unknown>): RawBuilder<unknown> {
+  const grouped = new Set<ExposureField>(GROUPED_FIELDS);
+  const state = FIELD_NAMES.flatMap((field) => {
+    if (!grouped.has(field)) return columnsOf(field).map((c) => sql.ref(c));
+    const leader = sql.ref(EXPOSURE_FIELDS[leaderOf(field as GroupedField)].column);
+    return columnsOf(field).map(
+      (c) => sql`case when ${leader} is not null then ${sql.ref(c)} end as ${sql.ref(c)}`,
+    );
+  });
+  const positions = COALESCED_FIELDS.map((f) => sql`cast(null as text) as ${sql.ref(positionColumn(f))}`);
+  return sql`select tenant_id, office_id, exposure_id, ${sql.join(state)}, ${sql.join(positions)},
+      first_seen, last_seen, last_event_id, last_position, event_count, ${ids(OPEN_STREAK_COLUMNS)},
+      ${keyHashSql(engine, sql.ref('tenant_id'), sql.ref('office_id'), sql.ref('exposure_id'))} as exposure_hash
+    from (${source}) states
+    order by office_id, exposure_id`;
+}
+
+/**
+ * Whether a merged row's open streak is left for repairOpenStreaks(): it has events after its latest
+ * CLOSED one, so a streak, yet none is set. `row` names the row where a statement reads two.
+ */
+function streakForgotten(row?: string): RawBuilder<boolean> {
+  const c = (name: string) => sql.ref(row ? `${row}.${name}` : name);
+  return sql<boolean>`(${c('closed_position')} is not null and ${c('open_since_position')} is null
+    and ${c('last_position')} > ${c('closed_position')})`;
+}
 
 /**
  * Merging a folded batch (excluded) into a stored row (exposures_current): mergeStates() per field, as
@@ -394,7 +420,8 @@ export async function appendEvents(
   if (trx.engine === 'postgres') {
     await observeScanRuns(trx, tenantId, STAGE, 'exposures_current', runEvents);
   }
-  const eventCounts = await mergeIntoCurrent(trx, tenantId, keysOf(fresh));
+  const keys = keysOf(fresh);
+  const eventCounts = await mergeIntoCurrent(trx, tenantId, keys, keys.length === fresh.length);
   if (trx.engine === 'duckdb') await observeScanRuns(trx, tenantId, STAGE, STORED, runEvents);
   await sql`insert into offices (tenant_id, office_id, last_ingest_at)
     select distinct ${tenantId}, office_id, cast(${new Date().toISOString()} as timestamptz) from ${stage}
@@ -424,31 +451,37 @@ const MERGED = 'stage_exposures_merged';
 /**
  * Merges the new events in the stage into exposures_current; returns each touched exposure's event count
  * after the merge. PostgreSQL merges in the upsert, row by row through the primary key, which stays exact
- * with concurrent writers. DuckDB runs an upsert as a MERGE that joins the whole table, so there the
- * single writer copies the stored rows of the batch's keys aside (found through exposure_hash), merges
- * them with the new events into a second temp table, updates the stored rows in place from it and
- * inserts the exposures that had none. In place, not deleted and inserted again: DuckDB keeps deleted
- * rows in its row groups (at 10M events, 11M rows held 1.1M live ones), and every scan reads them.
+ * with concurrent writers; when the stage holds one event per exposure (`single`), the batch's states
+ * need no aggregate. DuckDB runs an upsert as a MERGE that joins the whole table, so there the single
+ * writer copies the stored rows of the batch's keys aside (found through exposure_hash), merges them
+ * with the new events into a second temp table, updates the stored rows in place from it and inserts the
+ * exposures that had none. In place, not deleted and inserted again: DuckDB keeps
+ * deleted rows in its row groups (at 10M events, 11M rows held 1.1M live ones), and every scan reads them.
  */
 async function mergeIntoCurrent(
   trx: WriteTransaction,
   tenantId: string,
   keys: readonly ExposureKey[],
+  single: boolean,
 ): Promise<Map<string, number>> {
   const events = eventStates(sql`select ${tenantId} as tenant_id, * from ${sql.table(STAGE)}`);
-  if (trx.engine === 'postgres') {
-    const merged = await sql<MergedRow>`
-      insert into exposures_current (${ids(CURRENT_COLUMNS)}) ${mergeSelect(trx.engine, events)}
-      on conflict (tenant_id, office_id, exposure_id) do update set ${MERGE_ASSIGNMENTS}
-      returning office_id, exposure_id, event_count, ${STREAK_FORGOTTEN} as streak_forgotten`.execute(trx.db);
+  const countsOf = async (rows: readonly MergedRow[]) => {
     await repairOpenStreaks(
       trx,
       tenantId,
-      merged.rows.filter((row) => row.streak_forgotten),
+      rows.filter((row) => row.streak_forgotten),
     );
-    return new Map(
-      merged.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]),
+    return new Map(rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]));
+  };
+  if (trx.engine === 'postgres') {
+    const merged = await sql<MergedRow>`
+      insert into exposures_current (${ids(CURRENT_COLUMNS)})
+      ${single ? singleStates(trx.engine, events) : mergeSelect(trx.engine, events)}
+      on conflict (tenant_id, office_id, exposure_id) do update set ${MERGE_ASSIGNMENTS}
+      returning office_id, exposure_id, event_count, ${streakForgotten()} as streak_forgotten`.execute(
+      trx.db,
     );
+    return countsOf(merged.rows);
   }
   // The hash list alone, with no tenant condition: only so does DuckDB look it up through the index
   // (see withRowsOfHashes()). Rows of other exposures whose hash collides, of any tenant, come
@@ -458,10 +491,6 @@ async function mergeIntoCurrent(
   await sql`create or replace temp table ${stored} as select * from exposures_current where ${hashIn(sql.ref('exposure_hash'), hashes)}`.execute(
     trx.db,
   );
-  await sql`create or replace temp table ${merged} as
-    ${mergeSelect(trx.engine, sql`${events} union all ${storedStates(sql`select * from ${stored}`)}`)}`.execute(
-    trx.db,
-  );
   const sameKey = (a: string, b: string) =>
     sql.join(
       ['tenant_id', 'office_id', 'exposure_id'].map(
@@ -469,6 +498,10 @@ async function mergeIntoCurrent(
       ),
       sql` and `,
     );
+  await sql`create or replace temp table ${merged} as
+    ${mergeSelect(trx.engine, sql`${events} union all ${storedStates(sql`select * from ${stored}`)}`)}`.execute(
+    trx.db,
+  );
   const state = CURRENT_COLUMNS.filter(
     (c) => !['tenant_id', 'office_id', 'exposure_id', 'exposure_hash'].includes(c),
   );
@@ -482,14 +515,9 @@ async function mergeIntoCurrent(
     select ${ids(CURRENT_COLUMNS)} from ${merged} as m
     where not exists (select 1 from ${stored} as s where ${sameKey('s', 'm')})`.execute(trx.db);
   const counts = await sql<MergedRow>`
-    select office_id, exposure_id, event_count, ${STREAK_FORGOTTEN} as streak_forgotten
+    select office_id, exposure_id, event_count, ${streakForgotten()} as streak_forgotten
     from ${merged} where tenant_id = ${tenantId}`.execute(trx.db);
-  await repairOpenStreaks(
-    trx,
-    tenantId,
-    counts.rows.filter((row) => row.streak_forgotten),
-  );
-  return new Map(counts.rows.map((row) => [keyOf(row.office_id, row.exposure_id), Number(row.event_count)]));
+  return countsOf(counts.rows);
 }
 
 interface MergedRow {
