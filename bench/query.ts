@@ -17,7 +17,7 @@ import { signToken } from '../src/auth/tokens.ts';
 import { type Config, type Engine, loadConfig } from '../src/config.ts';
 import { openStore, type Store } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { findExposureSummary } from '../src/db/repositories/analytics.ts';
+import { countByStatusAndSeverity } from '../src/db/repositories/analytics.ts';
 import { findEvents } from '../src/db/repositories/events.ts';
 import { countExposures, type ExposureOrder, findExposures } from '../src/db/repositories/exposures.ts';
 import type { EventFilter, ExposureFilter } from '../src/db/repositories/filters.ts';
@@ -79,7 +79,20 @@ const OPERATIONS: Operation[] = [
       query: print(DashboardSummaryDocument),
       variables: { filter: { statuses: ['OPEN'] } },
     }),
-    bare: (db) => findExposureSummary(db, SCOPE, { statuses: ['OPEN'] }, new Date()),
+    // The fields the document selects: the counts by status and severity.
+    bare: async (db) => {
+      const counts = await countByStatusAndSeverity(db, SCOPE, { statuses: ['OPEN'] });
+      return {
+        total: counts.total,
+        open: counts.byStatus.OPEN,
+        closed: counts.byStatus.CLOSED,
+        info: counts.bySeverity.INFO,
+        low: counts.bySeverity.LOW,
+        medium: counts.bySeverity.MEDIUM,
+        high: counts.bySeverity.HIGH,
+        critical: counts.bySeverity.CRITICAL,
+      };
+    },
   },
   {
     name: 'exposures page',

@@ -475,10 +475,12 @@ async function vacuumStandIn(store: Store): Promise<(() => Promise<void>) | null
   if (store.engine !== 'postgres') return null;
   const { rows } = await sql<{ autovacuum: string }>`show autovacuum`.execute(store.db);
   if (rows[0]?.autovacuum === 'on') return null;
-  return async () => {
-    await sql`vacuum (analyze) exposures_current, exposure_events, event_rollups, office_event_rollups,
-      tenant_event_rollups, offices`.execute(store.db);
-  };
+  // Without the query timeout, which a vacuum at millions of events outlasts on a busy machine.
+  return () =>
+    store.exclusive(async (db) => {
+      await sql`vacuum (analyze) exposures_current, exposure_events, event_rollups, office_event_rollups,
+        tenant_event_rollups, offices, exposure_counts, scan_runs, scan_run_exposures`.execute(db);
+    });
 }
 const VACUUM_EVERY = 500_000;
 

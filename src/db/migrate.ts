@@ -11,6 +11,7 @@ import * as postgresIndexes from './migrations/2026-12-01T00-50-postgres-indexes
 import * as scanRuns from './migrations/2026-12-01T01-00-scan-runs.ts';
 import * as openStreaks from './migrations/2026-12-01T01-10-open-streaks.ts';
 import * as changeNotices from './migrations/2026-12-01T01-20-change-notices.ts';
+import * as exposureCounts from './migrations/2026-12-01T01-30-exposure-counts.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -25,6 +26,7 @@ const migrations = {
   '2026-12-01T01-00-scan-runs': scanRuns,
   '2026-12-01T01-10-open-streaks': openStreaks,
   '2026-12-01T01-20-change-notices': changeNotices,
+  '2026-12-01T01-30-exposure-counts': exposureCounts,
 };
 
 /** Every migration, in the order they apply. */

@@ -200,6 +200,15 @@ export interface ChangeNoticeTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+/** exposure_counts: exposures of the current state per office, class, status and severity. */
+export interface ExposureCountTable
+  extends Pick<ExposureStateColumns, 'exposure_class' | 'severity' | 'status'> {
+  tenant_id: string;
+  office_id: string;
+  /** bigint: pg returns it as text. */
+  exposures: ColumnType<string | number, number, number>;
+}
+
 export interface Database {
   exposure_events: ExposureEventTable;
   exposures_current: ExposureCurrentTable;
@@ -214,6 +223,7 @@ export interface Database {
   scan_runs: ScanRunTable;
   scan_run_exposures: ScanRunExposureTable;
   change_notices: ChangeNoticeTable;
+  exposure_counts: ExposureCountTable;
 }
 
 export type ExposureEventRow = Selectable<ExposureEventTable>;

@@ -1,34 +1,61 @@
 /** ExposureSummary and ExposureGroup: counts of the current state of exposures for dashboards. */
 import {
+  countByStatusAndSeverity,
+  countOverdueAndDispositioned,
   type ExposureGroupBy as ExposureGroupByValue,
   type ExposureGroup as ExposureGroupRow,
-  type ExposureSummary as ExposureSummaryRow,
   findExposureGroups,
-  findExposureSummary,
+  type TriageCounts,
 } from '../db/repositories/analytics.ts';
+import type { StatusSeverityCounts } from '../db/repositories/exposure-counts.ts';
 import { builder } from './builder.ts';
 import { ExposureStatus, Severity } from './enums.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';
 
-export const ExposureSummary = builder.objectRef<ExposureSummaryRow>('ExposureSummary').implement({
+/**
+ * What the summary's fields read, each at most once and only when one of its fields is selected: the
+ * status and severity counts come from exposure_counts, overdue and dispositioned from the exposures.
+ */
+interface SummarySource {
+  counts(): Promise<StatusSeverityCounts>;
+  triage(): Promise<TriageCounts>;
+}
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
+
+export const ExposureSummary = builder.objectRef<SummarySource>('ExposureSummary').implement({
   description:
     'How many exposures match, in all, by status, by severity, overdue and with an active triage decision.',
-  fields: (t) => ({
-    total: t.exposeInt('total', { description: 'Every matching exposure.' }),
-    open: t.exposeInt('open', { description: 'Matching exposures whose status is OPEN.' }),
-    closed: t.exposeInt('closed', { description: 'Matching exposures whose status is CLOSED.' }),
-    info: t.exposeInt('info', { description: 'Matching exposures of severity INFO.' }),
-    low: t.exposeInt('low', { description: 'Matching exposures of severity LOW.' }),
-    medium: t.exposeInt('medium', { description: 'Matching exposures of severity MEDIUM.' }),
-    high: t.exposeInt('high', { description: 'Matching exposures of severity HIGH.' }),
-    critical: t.exposeInt('critical', { description: 'Matching exposures of severity CRITICAL.' }),
-    overdue: t.exposeInt('overdue', {
-      description: "Matching exposures that are OPEN and past their SLA due time (the tenant's slaPolicy).",
-    }),
-    dispositioned: t.exposeInt('dispositioned', {
-      description: 'Matching exposures with an active triage decision (set, not "none", not lapsed).',
-    }),
-  }),
+  fields: (t) => {
+    const count = (description: string, read: (counts: StatusSeverityCounts) => number) =>
+      t.int({ description, resolve: async (source) => read(await source.counts()) });
+    const triage = (description: string, read: (counts: TriageCounts) => number) =>
+      t.int({ description, resolve: async (source) => read(await source.triage()) });
+    return {
+      total: count('Every matching exposure.', (c) => c.total),
+      open: count('Matching exposures whose status is OPEN.', (c) => c.byStatus.OPEN),
+      closed: count('Matching exposures whose status is CLOSED.', (c) => c.byStatus.CLOSED),
+      info: count('Matching exposures of severity INFO.', (c) => c.bySeverity.INFO),
+      low: count('Matching exposures of severity LOW.', (c) => c.bySeverity.LOW),
+      medium: count('Matching exposures of severity MEDIUM.', (c) => c.bySeverity.MEDIUM),
+      high: count('Matching exposures of severity HIGH.', (c) => c.bySeverity.HIGH),
+      critical: count('Matching exposures of severity CRITICAL.', (c) => c.bySeverity.CRITICAL),
+      overdue: triage(
+        "Matching exposures that are OPEN and past their SLA due time (the tenant's slaPolicy).",
+        (c) => c.overdue,
+      ),
+      dispositioned: triage(
+        'Matching exposures with an active triage decision (set, not "none", not lapsed).',
+        (c) => c.dispositioned,
+      ),
+    };
+  },
 });
 
 export const ExposureGroupBy = builder.enumType('ExposureGroupBy', {
@@ -88,13 +115,14 @@ builder.queryFields((t) => ({
     description:
       'Counts of the exposures matching the filter, by status, by severity, overdue and dispositioned.',
     args: { filter: t.arg({ type: ExposureFilterInput }) },
-    resolve: (_root, args, context) =>
-      findExposureSummary(
-        context.store.db,
-        context.scope,
-        toExposureFilter(args.filter, context.now),
-        context.now(),
-      ),
+    resolve: (_root, args, context) => {
+      const filter = toExposureFilter(args.filter, context.now);
+      const { db } = context.store;
+      return {
+        counts: once(() => countByStatusAndSeverity(db, context.scope, filter)),
+        triage: once(() => countOverdueAndDispositioned(db, context.scope, filter, context.now())),
+      };
+    },
   }),
   exposureGroups: t.field({
     type: [ExposureGroup],

@@ -63,7 +63,7 @@ export function foldedStates(events: readonly ExposureEvent[]): [string, Exposur
   return sortByKey(foldEvents(events));
 }
 
-function sortByKey(states: Map<string, ExposureState>): [string, ExposureState][] {
+function sortByKey<T>(states: Map<string, T>): [string, T][] {
   return [...states.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -92,4 +92,30 @@ export async function storedEvents(store: Store, tenantId: string): Promise<Expo
     dedupeKey: row.dedupe_key,
     rawPayload: null,
   }));
+}
+
+/**
+ * exposure_counts holds, for every tenant, the exposures of the current state per office, class, status
+ * and severity: what a count of exposures_current gives.
+ */
+export async function expectCountsOfCurrent(store: Store): Promise<void> {
+  const key = (row: {
+    tenant_id: string;
+    office_id: string;
+    exposure_class: string;
+    status: string;
+    severity: string;
+  }) => JSON.stringify([row.tenant_id, row.office_id, row.exposure_class, row.status, row.severity]);
+  const kept = await store.db.selectFrom('exposure_counts').selectAll().execute();
+  const counted = await store.db
+    .selectFrom('exposures_current')
+    .select(['tenant_id', 'office_id', 'exposure_class', 'status', 'severity'])
+    .select((eb) => eb.fn.countAll<number>().as('exposures'))
+    .groupBy(['tenant_id', 'office_id', 'exposure_class', 'status', 'severity'])
+    .execute();
+  const asMap = (rows: typeof kept) =>
+    new Map(
+      rows.filter((row) => Number(row.exposures) !== 0).map((row) => [key(row), Number(row.exposures)]),
+    );
+  expect(sortByKey(asMap(kept))).toEqual(sortByKey(asMap(counted)));
 }

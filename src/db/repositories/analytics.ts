@@ -1,6 +1,6 @@
 /**
- * Dashboard aggregates: the event timeline, the exposure summary and exposure groups. Each is one
- * query, always inside the caller's scope.
+ * Dashboard aggregates: the event timeline, the exposure summary and exposure groups, always inside
+ * the caller's scope.
  */
 import { type Expression, type RawBuilder, sql } from 'kysely';
 import { DateTime, IANAZone } from 'luxon';
@@ -14,6 +14,13 @@ import {
   type RollupLevel,
   rollupLevelFor,
 } from './event-rollups.ts';
+import {
+  addStatusSeverityCount,
+  countExposuresByStatusAndSeverity,
+  emptyStatusSeverityCounts,
+  isCountable,
+  type StatusSeverityCounts,
+} from './exposure-counts.ts';
 import {
   dispositionActiveCondition,
   type EventFilter,
@@ -384,42 +391,46 @@ function compareGroups(a: string | null, b: string | null): number {
   return a < b ? -1 : 1;
 }
 
-export interface ExposureSummary {
-  total: number;
-  open: number;
-  closed: number;
-  info: number;
-  low: number;
-  medium: number;
-  high: number;
-  critical: number;
+/**
+ * Exposure counts by status and severity: from exposure_counts when the filter allows (isCountable()),
+ * else from the matching exposures.
+ */
+export async function countByStatusAndSeverity(
+  db: Store['db'],
+  scope: Scope,
+  filter: ExposureFilter | null,
+): Promise<StatusSeverityCounts> {
+  if (isCountable(filter)) return countExposuresByStatusAndSeverity(db, scope, filter);
+  db = attributed(db, countByStatusAndSeverity);
+  const rows = await db
+    .selectFrom('exposures_current as c')
+    .select(['c.status', 'c.severity', sql<number>`cast(count(*) as integer)`.as('exposures')])
+    .where((eb) => exposureConditions(eb, scope, filter, 'c'))
+    .groupBy(['c.status', 'c.severity'])
+    .execute();
+  const counts = emptyStatusSeverityCounts();
+  for (const row of rows) addStatusSeverityCount(counts, row.status, row.severity, Number(row.exposures));
+  return counts;
+}
+
+export interface TriageCounts {
   /** OPEN and past their SLA due time at `now`. */
   overdue: number;
   /** With an active (set, not "none", not lapsed) triage decision at `now`. */
   dispositioned: number;
 }
 
-/** Exposure counts by status, by severity, overdue and dispositioned at `now`, in one pass. */
-export async function findExposureSummary(
+/** How many matching exposures are overdue and dispositioned at `now`: judged by the clock, so counted. */
+export async function countOverdueAndDispositioned(
   db: Store['db'],
   scope: Scope,
   filter: ExposureFilter | null,
   now: Date,
-): Promise<ExposureSummary> {
-  db = attributed(db, findExposureSummary);
-  const countWhere = (column: 'status' | 'severity', value: ExposureStatus | Severity) =>
-    sql<number>`cast(count(*) filter (where ${sql.ref(`c.${column}`)} = ${value}) as integer)`;
+): Promise<TriageCounts> {
+  db = attributed(db, countOverdueAndDispositioned);
   const row = await db
     .selectFrom('exposures_current as c')
     .select([
-      sql<number>`cast(count(*) as integer)`.as('total_exposures'),
-      countWhere('status', 'OPEN').as('open_exposures'),
-      countWhere('status', 'CLOSED').as('closed_exposures'),
-      countWhere('severity', 'INFO').as('info_exposures'),
-      countWhere('severity', 'LOW').as('low_exposures'),
-      countWhere('severity', 'MEDIUM').as('medium_exposures'),
-      countWhere('severity', 'HIGH').as('high_exposures'),
-      countWhere('severity', 'CRITICAL').as('critical_exposures'),
       sql<number>`cast(count(*) filter (where ${overdueCondition(scope, 'c', now)}) as integer)`.as(
         'overdue_exposures',
       ),
@@ -429,18 +440,7 @@ export async function findExposureSummary(
     ])
     .where((eb) => exposureConditions(eb, scope, filter, 'c'))
     .executeTakeFirstOrThrow();
-  return {
-    total: Number(row.total_exposures),
-    open: Number(row.open_exposures),
-    closed: Number(row.closed_exposures),
-    info: Number(row.info_exposures),
-    low: Number(row.low_exposures),
-    medium: Number(row.medium_exposures),
-    high: Number(row.high_exposures),
-    critical: Number(row.critical_exposures),
-    overdue: Number(row.overdue_exposures),
-    dispositioned: Number(row.dispositioned_exposures),
-  };
+  return { overdue: Number(row.overdue_exposures), dispositioned: Number(row.dispositioned_exposures) };
 }
 
 /** One group of exposures: only the grouped-by fields are set. */

@@ -28,6 +28,7 @@ import { ipKey } from '../../ip.ts';
 import type { BulkColumn, WriteTransaction } from '../database.ts';
 import { attributed } from '../telemetry.ts';
 import { countNewEvents } from './event-rollups.ts';
+import { countChanges, recountExposures } from './exposure-counts.ts';
 import {
   currentRowsWithHashes,
   eventRowsWithHashes,
@@ -454,9 +455,10 @@ const MERGED = 'stage_exposures_merged';
  * with concurrent writers; when the stage holds one event per exposure (`single`), the batch's states
  * need no aggregate. DuckDB runs an upsert as a MERGE that joins the whole table, so there the single
  * writer copies the stored rows of the batch's keys aside (found through exposure_hash), merges them
- * with the new events into a second temp table, updates the stored rows in place from it and inserts the
- * exposures that had none. In place, not deleted and inserted again: DuckDB keeps
- * deleted rows in its row groups (at 10M events, 11M rows held 1.1M live ones), and every scan reads them.
+ * with the new events into a second temp table, updates the stored rows in place from it, inserts the
+ * exposures that had none and counts the difference (exposure-counts.ts; PostgreSQL's triggers count
+ * there). In place, not deleted and inserted again: DuckDB keeps deleted rows in its row groups (at 10M
+ * events, 11M rows held 1.1M live ones), and every scan reads them.
  */
 async function mergeIntoCurrent(
   trx: WriteTransaction,
@@ -514,6 +516,7 @@ async function mergeIntoCurrent(
   await sql`insert into exposures_current (${ids(CURRENT_COLUMNS)})
     select ${ids(CURRENT_COLUMNS)} from ${merged} as m
     where not exists (select 1 from ${stored} as s where ${sameKey('s', 'm')})`.execute(trx.db);
+  await countChanges(trx, STORED, MERGED);
   const counts = await sql<MergedRow>`
     select office_id, exposure_id, event_count, ${streakForgotten()} as streak_forgotten
     from ${merged} where tenant_id = ${tenantId}`.execute(trx.db);
@@ -688,6 +691,8 @@ export async function rebuildCurrent(trx: WriteTransaction, tenantId?: string): 
     from exposure_events ${tenantFilter}`;
   const result = await sql`insert into exposures_current (${ids(CURRENT_COLUMNS)})
     ${mergeSelect(trx.engine, eventStates(source))}`.execute(trx.db);
+  // PostgreSQL's triggers counted the rows as they went out and in.
+  if (trx.engine === 'duckdb') await recountExposures(trx, tenantId);
   return Number(result.numAffectedRows ?? 0);
 }
 

@@ -5,6 +5,7 @@ import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../do
 import type { WriteTransaction } from '../database.ts';
 import type { Database, ExposureRow } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
+import { countExposuresByStatusAndSeverity, isCountable } from './exposure-counts.ts';
 import { currentRowsWithHashes, hashIn, keyHash } from './exposure-keys.ts';
 import { FIELD_COLUMNS, fieldValues } from './field-columns.ts';
 import { type ExposureFilter, exposureConditions } from './filters.ts';
@@ -144,13 +145,19 @@ export async function findExposures(
   return pageOf(plan, rows.map(toExposureState), page);
 }
 
-/** How many exposures in the scope match the filter (and `within`, as in findExposures()). */
+/**
+ * How many exposures in the scope match the filter (and `within`, as in findExposures()): from
+ * exposure_counts when the filter allows, else counted.
+ */
 export async function countExposures(
   db: Kysely<Database>,
   scope: Scope,
   filter: ExposureFilter | null,
   within?: Expression<SqlBool>,
 ): Promise<number> {
+  if (!within && isCountable(filter)) {
+    return (await countExposuresByStatusAndSeverity(db, scope, filter)).total;
+  }
   db = attributed(db, countExposures);
   const row = await db
     .selectFrom('exposures_current as c')
