@@ -240,10 +240,13 @@ export async function completeScanRun(
       .filter((exposure) => covers(coverage, exposure))
       .map((exposure) => closingEvent(scope.tenantId, request, exposure));
     for (let start = 0; start < closing.length; start += CLOSE_CHUNK) {
+      // The run is not completed, so no event of it was inferred before, and `open` left out every
+      // exposure it named.
       const result: AppendResult = await writeEvents(
         trx,
         scope.tenantId,
         closing.slice(start, start + CLOSE_CHUNK),
+        { unseen: true },
       );
       changed.push(...result.changed);
     }

@@ -348,6 +348,54 @@ const MERGE_ASSIGNMENTS = (() => {
   ]);
 })();
 
+/**
+ * Merging one event (s, a row of singleStates()) into a stored row (t) that it comes after: what
+ * MERGE_ASSIGNMENTS gives when the event's position is the greater, spelled out so that DuckDB's UPDATE
+ * evaluates plain picks rather than comparisons of positions (0.59 s against 0.2 s per 10,000 rows).
+ * Latest fields and the last event come from the event; a coalesced field from the event where it has a
+ * value, else stays with the position it had; a grouped field follows its leader; a CLOSED event ends
+ * the streak, an OPEN one keeps the stored streak or starts one.
+ */
+const LATER_ASSIGNMENTS = (() => {
+  const [event, stored] = [(c: string) => sql.ref(`s.${c}`), (c: string) => sql.ref(`t.${c}`)];
+  const assign = (c: string, value: RawBuilder<unknown>) => sql`${sql.ref(c)} = ${value}`;
+  const pick = (eventWins: RawBuilder<unknown>, c: string) =>
+    sql`case when ${eventWins} then ${event(c)} else ${stored(c)} end`;
+  const has = (row: typeof event, field: ExposureField) =>
+    sql`${row(EXPOSURE_FIELDS[field].column)} is not null`;
+  const ended = sql`${event('closed_position')} is not null`;
+  return sql.join([
+    ...LATEST_FIELDS.flatMap(columnsOf).map((c) => assign(c, event(c))),
+    ...COALESCED_FIELDS.flatMap((field) => [
+      ...columnsOf(field).map((c) => assign(c, pick(has(event, field), c))),
+      assign(
+        positionColumn(field),
+        sql`case when ${has(event, field)} or not (${has(stored, field)}) then null
+          else coalesce(${stored(positionColumn(field))}, ${stored('last_position')}) end`,
+      ),
+    ]),
+    ...GROUPED_FIELDS.flatMap((field) =>
+      columnsOf(field).map((c) => assign(c, pick(has(event, leaderOf(field)), c))),
+    ),
+    ...['last_seen', 'last_event_id', 'last_position'].map((c) => assign(c, event(c))),
+    assign('event_count', sql`${stored('event_count')} + ${event('event_count')}`),
+    assign('closed_position', sql`coalesce(${event('closed_position')}, ${stored('closed_position')})`),
+    ...['open_since', 'open_since_position'].map((c) =>
+      assign(c, sql`case when ${ended} then null else coalesce(${stored(c)}, ${event(c)}) end`),
+    ),
+  ]);
+})();
+
+/** What a caller vouches for about the events it appends. */
+export interface AppendOptions {
+  /**
+   * Neither the events nor their runs' observations of their exposures can be stored yet (a completion's
+   * inferred events: their ids derive from a run not completed, and only exposures the run never named
+   * are closed), so the lookups for stored ones are skipped. The log's key still refuses a repeat.
+   */
+  unseen?: boolean;
+}
+
 /** What one batch of a transaction did. */
 export interface AppendResult extends IngestCounts {
   /** Exposures that received new events, for change notifications. */
@@ -363,6 +411,7 @@ export async function appendEvents(
   trx: WriteTransaction,
   tenantId: string,
   batches: readonly (readonly ExposureEvent[])[],
+  options: AppendOptions = {},
 ): Promise<AppendResult[]> {
   trx = attributed(trx, appendEvents);
   const results: AppendResult[] = batches.map((events) => ({
@@ -376,11 +425,9 @@ export async function appendEvents(
   const distinct = dropBatchRepeats(
     batches.flatMap((events, batch) => events.map((event) => ({ batch, event }))),
   );
-  const candidates = await dropStoredEventIds(
-    trx,
-    tenantId,
-    await dropStoredDedupeKeys(trx, tenantId, distinct),
-  );
+  const candidates = options.unseen
+    ? distinct
+    : await dropStoredEventIds(trx, tenantId, await dropStoredDedupeKeys(trx, tenantId, distinct));
   if (candidates.length === 0) return results;
 
   await createStage(trx);
@@ -419,11 +466,11 @@ export async function appendEvents(
   // Runs need the stored states from before the merge: PostgreSQL reads them first, DuckDB from the
   // merge's copy of them afterwards.
   if (trx.engine === 'postgres') {
-    await observeScanRuns(trx, tenantId, STAGE, 'exposures_current', runEvents);
+    await observeScanRuns(trx, tenantId, STAGE, 'exposures_current', runEvents, options);
   }
   const keys = keysOf(fresh);
   const eventCounts = await mergeIntoCurrent(trx, tenantId, keys, keys.length === fresh.length);
-  if (trx.engine === 'duckdb') await observeScanRuns(trx, tenantId, STAGE, STORED, runEvents);
+  if (trx.engine === 'duckdb') await observeScanRuns(trx, tenantId, STAGE, STORED, runEvents, options);
   await sql`insert into offices (tenant_id, office_id, last_ingest_at)
     select distinct ${tenantId}, office_id, cast(${new Date().toISOString()} as timestamptz) from ${stage}
     on conflict (tenant_id, office_id) do update set last_ingest_at = excluded.last_ingest_at`.execute(
@@ -500,6 +547,30 @@ async function mergeIntoCurrent(
       ),
       sql` and `,
     );
+  const inserted = sql`insert into exposures_current (${ids(CURRENT_COLUMNS)})
+    select ${ids(CURRENT_COLUMNS)} from ${merged} as m
+    where not exists (select 1 from ${stored} as s where ${sameKey('s', 'm')})`;
+  if (single) {
+    // In order, as a scanner's feed mostly is: each exposure's one event comes after its stored row,
+    // whose merge is then a pick per field, not an aggregate over both (LATER_ASSIGNMENTS).
+    await sql`create or replace temp table ${merged} as ${singleStates(trx.engine, events)}`.execute(trx.db);
+    const earlier = await sql<{ earlier: number }>`select cast(count(*) as integer) as earlier
+      from ${merged} as m join ${stored} as s on ${sameKey('s', 'm')}
+      where m.last_position <= s.last_position`.execute(trx.db);
+    if (Number(earlier.rows[0]?.earlier) === 0) {
+      // The hash list on the target is its only filter, so DuckDB finds the rows through the index.
+      const updated = await sql<MergedRow>`update exposures_current as t
+        set ${LATER_ASSIGNMENTS}
+        from ${merged} as s
+        where ${hashIn(sql.ref('t.exposure_hash'), hashes)} and t.exposure_hash = s.exposure_hash
+          and ${sameKey('t', 's')}
+        returning office_id, exposure_id, event_count, false as streak_forgotten`.execute(trx.db);
+      const created = await sql<MergedRow>`${inserted}
+        returning office_id, exposure_id, event_count, false as streak_forgotten`.execute(trx.db);
+      await countChanges(trx, tenantId, STORED, MERGED);
+      return countsOf([...updated.rows, ...created.rows]);
+    }
+  }
   await sql`create or replace temp table ${merged} as
     ${mergeSelect(trx.engine, sql`${events} union all ${storedStates(sql`select * from ${stored}`)}`)}`.execute(
     trx.db,
@@ -513,10 +584,8 @@ async function mergeIntoCurrent(
     from ${merged} as m
     where ${hashIn(sql.ref('t.exposure_hash'), hashes)} and t.exposure_hash = m.exposure_hash
       and ${sameKey('t', 'm')}`.execute(trx.db);
-  await sql`insert into exposures_current (${ids(CURRENT_COLUMNS)})
-    select ${ids(CURRENT_COLUMNS)} from ${merged} as m
-    where not exists (select 1 from ${stored} as s where ${sameKey('s', 'm')})`.execute(trx.db);
-  await countChanges(trx, STORED, MERGED);
+  await inserted.execute(trx.db);
+  await countChanges(trx, tenantId, STORED, MERGED);
   const counts = await sql<MergedRow>`
     select office_id, exposure_id, event_count, ${streakForgotten()} as streak_forgotten
     from ${merged} where tenant_id = ${tenantId}`.execute(trx.db);
@@ -701,7 +770,8 @@ export async function writeEvents(
   trx: WriteTransaction,
   tenantId: string,
   events: readonly ExposureEvent[],
+  options: AppendOptions = {},
 ): Promise<AppendResult> {
-  const [result] = await appendEvents(trx, tenantId, [events]);
+  const [result] = await appendEvents(trx, tenantId, [events], options);
   return result!;
 }

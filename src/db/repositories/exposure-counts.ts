@@ -38,16 +38,23 @@ export function isCountable(filter: ExposureFilter | null | undefined): boolean 
 }
 
 /**
- * On DuckDB, adds to exposure_counts the difference between two tables of exposures_current rows:
- * `after` counts up, `before` down (the merge's stored rows of its keys, and what it wrote back). Rows
- * that came along unchanged (other tenants' exposures whose key hash collides) cancel out.
+ * On DuckDB, adds to exposure_counts the difference a merge made to the tenant's exposures: `after`
+ * holds their rows as written (new and updated), `before` the stored rows of its keys as they were,
+ * with perhaps rows of other exposures whose key hash collides, which count only where `after` has them.
  */
-export async function countChanges(trx: WriteTransaction, before: string, after: string): Promise<void> {
+export async function countChanges(
+  trx: WriteTransaction,
+  tenantId: string,
+  before: string,
+  after: string,
+): Promise<void> {
   trx = attributed(trx, countChanges);
   await addCounts(
     trx,
-    sql`select ${dimensions}, 1 as change from ${sql.table(after)}
-      union all select ${dimensions}, -1 from ${sql.table(before)}`,
+    sql`select ${dimensions}, 1 as change from ${sql.table(after)} where tenant_id = ${tenantId}
+      union all select ${dimensions}, -1 from ${sql.table(before)} b where tenant_id = ${tenantId}
+        and exists (select 1 from ${sql.table(after)} a where a.tenant_id = b.tenant_id
+          and a.office_id = b.office_id and a.exposure_id = b.exposure_id)`,
   );
 }
 

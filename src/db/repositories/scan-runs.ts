@@ -67,7 +67,8 @@ const runKeyOf = (officeId: string, scanRunId: string) => JSON.stringify([office
  * Records what the new events of a batch (in the stage, `runEvents` the ones with a run) tell about
  * their runs: each run's exposures once (observed, or closed when only its completion's inferred events
  * name them), whether the run saw each first or reopened it, and the counts. `prior` holds the stored
- * states of the batch's exposures before the merge. Refuses the batch when one of its new events names
+ * states of the batch's exposures before the merge. `unseen`: no pair of run and exposure of the batch
+ * is stored yet (see AppendOptions). Refuses the batch when one of its new events names
  * a completed run: a resent event never gets here (dedupe runs first), so it stays a duplicate.
  */
 export async function observeScanRuns(
@@ -76,6 +77,7 @@ export async function observeScanRuns(
   stage: string,
   prior: string,
   runEvents: readonly ExposureEvent[],
+  options: { unseen?: boolean } = {},
 ): Promise<void> {
   trx = attributed(trx, observeScanRuns);
   if (runEvents.length === 0) return;
@@ -97,7 +99,7 @@ export async function observeScanRuns(
   // DuckDB's single writer drops the pairs already stored, found by observation_hash (an anti-join on
   // the table would scan it); PostgreSQL's unique key drops them as they go in, exact with concurrent writers.
   let known = sql``;
-  if (!postgres) {
+  if (!postgres && !options.unseen) {
     const observationHashes = runEvents.map((e) => keyHash(tenantId, e.officeId, e.scanRunId!, e.exposureId));
     await sql`create or replace temp table stage_run_known as
       select tenant_id, office_id, scan_run_id, exposure_id from scan_run_exposures
