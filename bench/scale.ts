@@ -3,8 +3,8 @@
  * RSS and start time are the engine's: open an empty store, load N scanner events of bench/scale-data.ts
  * through the ingest core in chunks of 2,000 (measuring the rate as the store grows), ingest a batch of
  * late events, serve the dashboard reads over HTTP to clients in this process (1 and 8 at a time), then
- * the database size, the time to open it again, the completion of a scan run over the office and scanner
- * with the most open exposures, and a full rebuild of the current state; with --explain,
+ * the database size, the time to open it again, the completion of scan runs over an office with about
+ * 20,000 open exposures and over the busiest, and a full rebuild of the current state; with --explain,
  * the plans of the SQL behind each read. Targets are printed next to the figures; a missed one is
  * reported, never a failure.
  *
@@ -415,7 +415,7 @@ interface EngineResult {
   databaseBytes: number;
   reopenMs: number;
   /** completeScanRun over the office and scanner type with the most open exposures. */
-  completion: { open: number; closed: number; ms: number };
+  completions: Completion[];
   /** error: the rebuild failed (reported, so the figures before it are kept). */
   rebuild: { exposures: number; ms: number } | { error: string };
   kept: string | null;
@@ -559,40 +559,56 @@ async function lateBatch(store: Store, plan: Plan) {
   return { events: plan.window, rate: (plan.window / elapsed) * 1000 };
 }
 
-/** A new database, or with --keep one that stays: a DuckDB file in DIR, a PostgreSQL schema named in DIR. */
+/** The size of completion the target is set for: an office with 20,000 open exposures. */
+const COMPLETION_OPEN = 20_000;
+
+interface Completion {
+  open: number;
+  closed: number;
+  ms: number;
+}
+
 /**
- * Completes a run that observed nothing, an hour after the data ends, for the office and scanner type with
- * the most open exposures: every one of them is closed, the largest completion the data allows.
+ * Completes runs that observed nothing, an hour after the data ends: first for the office and scanner
+ * type whose open exposures come closest to COMPLETION_OPEN from above (the busiest when none has as
+ * many), then, when it is another, for the busiest, the largest completion the data allows. Every open
+ * exposure of each is closed.
  */
-async function completeBusiestRun(store: Store, config: Config): Promise<EngineResult['completion']> {
-  const busiest = await store.db
+async function completeRuns(store: Store, config: Config): Promise<Completion[]> {
+  const groups = await store.db
     .selectFrom('exposures_current')
     .select(['office_id', 'scanner_type', sql<number>`cast(count(*) as integer)`.as('open_exposures')])
     .where('tenant_id', '=', TENANT)
     .where('status', '=', 'OPEN')
     .where('scanner_type', 'is not', null)
     .groupBy(['office_id', 'scanner_type'])
-    .orderBy('open_exposures', 'desc')
-    .limit(1)
-    .executeTakeFirstOrThrow();
-  const started = performance.now();
-  const run = await completeScanRun(
-    { store, config: config.ingest },
-    { tenantId: TENANT, officeIds: 'all' },
-    {
-      officeId: busiest.office_id,
-      scanRunId: 'bench-complete',
-      scannerType: busiest.scanner_type!,
-      completedAt: new Date(DATA_END + 3_600_000).toISOString(),
-    },
-  );
-  return {
-    open: Number(busiest.open_exposures),
-    closed: run.exposuresClosed,
-    ms: performance.now() - started,
-  };
+    .orderBy('open_exposures', 'asc')
+    .execute();
+  const busiest = groups.at(-1)!;
+  const sized = groups.find((g) => Number(g.open_exposures) >= COMPLETION_OPEN) ?? busiest;
+  const completions: Completion[] = [];
+  for (const [i, group] of [sized, ...(sized === busiest ? [] : [busiest])].entries()) {
+    const started = performance.now();
+    const run = await completeScanRun(
+      { store, config: config.ingest },
+      { tenantId: TENANT, officeIds: 'all' },
+      {
+        officeId: group.office_id,
+        scanRunId: `bench-complete-${i + 1}`,
+        scannerType: group.scanner_type!,
+        completedAt: new Date(DATA_END + 3_600_000).toISOString(),
+      },
+    );
+    completions.push({
+      open: Number(group.open_exposures),
+      closed: run.exposuresClosed,
+      ms: performance.now() - started,
+    });
+  }
+  return completions;
 }
 
+/** A new database, or with --keep one that stays: a DuckDB file in DIR, a PostgreSQL schema named in DIR. */
 async function engineDatabase(engine: Engine, keep: string | null, events: number): Promise<TestDatabase> {
   if (keep) fs.mkdirSync(keep, { recursive: true });
   if (keep && engine === 'duckdb') {
@@ -743,7 +759,7 @@ async function runEngine(engine: Engine, options: Options): Promise<void> {
     const reopenMs = performance.now() - started;
     const bytes = await databaseBytes(store, database.config);
     console.error(`[${engine}] completing a scan run`);
-    const completion = await completeBusiestRun(store, config);
+    const completions = await completeRuns(store, config);
     console.error(`[${engine}] rebuilding the current state`);
     started = performance.now();
     const rebuild = await store
@@ -768,7 +784,7 @@ async function runEngine(engine: Engine, options: Options): Promise<void> {
         late,
         databaseBytes: bytes,
         reopenMs,
-        completion,
+        completions,
         rebuild,
         kept: options.keep ? (database.config.postgresUrl ?? database.config.duckdbPath) : null,
         vacuumed: vacuum !== null,
@@ -937,14 +953,14 @@ function engineReport(result: EngineResult & { reads: ReadResult[] }, plan: Plan
     '',
     ...table(
       ['figure', 'value', 'target', 'result'],
-      [
-        [
-          'complete run',
-          `${ms(result.completion.ms)} (${rate(result.completion.closed)} of ${rate(result.completion.open)} open exposures of one office and scanner closed)`,
-          `< ${ms(TARGETS.completeRunMs)}`,
-          verdict(result.completion.ms < TARGETS.completeRunMs),
-        ],
-      ],
+      result.completions.map((completion, i) => [
+        i === 0 ? 'complete run' : 'complete run, the busiest office',
+        `${ms(completion.ms)} (${rate(completion.closed)} of ${rate(completion.open)} open exposures of one office and scanner closed; ${(
+          (completion.ms * 1000) / Math.max(1, completion.closed)
+        ).toFixed(0)} µs each)`,
+        i === 0 ? `< ${ms(TARGETS.completeRunMs)} at ${rate(COMPLETION_OPEN)} open` : 'none',
+        i === 0 ? verdict(completion.ms < TARGETS.completeRunMs) : '',
+      ]),
     ),
     '',
     '### reads (gateway over HTTP on 127.0.0.1; ms)',

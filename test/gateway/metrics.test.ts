@@ -148,9 +148,9 @@ for (const engine of ENGINES) {
 
       const page = { repository: 'findExposures', kind: 'select' };
       expect(delta('exposure_gateway_sql_statements_total', { ...page, outcome: 'ok' })).toBe(1);
-      expect(
-        delta('exposure_gateway_sql_statements_total', { repository: 'countExposures', outcome: 'ok' }),
-      ).toBe(1);
+      // totalCount, read from the exposure counts.
+      const total = { repository: 'countExposuresByStatusAndSeverity', outcome: 'ok' };
+      expect(delta('exposure_gateway_sql_statements_total', total)).toBe(1);
       expect(delta('exposure_gateway_sql_statement_duration_seconds_count', page)).toBe(1);
       expect(delta('exposure_gateway_sql_statement_duration_seconds_sum', page)).toBeGreaterThan(0);
       expect(delta('exposure_gateway_sql_statement_rows_count', page)).toBe(1);
