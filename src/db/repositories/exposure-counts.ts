@@ -4,13 +4,12 @@
  * classes, not to its exposures. PostgreSQL keeps them by trigger (see the migration); on DuckDB the
  * writer applies each merge's difference here. A filter on any other field counts exposures_current.
  */
-import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type ExposureStatus, type Scope, SEVERITIES, type Severity } from '../../domain.ts';
 import type { WriteTransaction } from '../database.ts';
 import type { Database } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
-import type { ExposureFilter } from './filters.ts';
-import { scopedOffices } from './scope.ts';
+import { type ExposureFilter, ScopedConditions } from './filters.ts';
 
 const DIMENSIONS = ['tenant_id', 'office_id', 'exposure_class', 'status', 'severity'] as const;
 const dimensions = sql.join(DIMENSIONS.map((c) => sql.ref(c)));
@@ -98,17 +97,15 @@ async function countedRows(db: Kysely<Database>, scope: Scope, filter: ExposureF
       sql<number>`cast(sum(n.exposures) as integer)`.as('exposures'),
     ])
     .where((eb) => {
-      const list: Expression<SqlBool>[] = [scopedOffices(eb, scope, 'n')];
-      const anyOf = (column: string, values: readonly string[] | null | undefined) => {
-        if (values === null || values === undefined) return;
-        list.push(values.length === 0 ? sql<boolean>`1 = 0` : eb(sql.ref(`n.${column}`), 'in', values));
-      };
-      anyOf('office_id', filter?.officeIds);
-      anyOf('exposure_class', filter?.exposureClasses);
-      anyOf('status', filter?.statuses);
-      anyOf('severity', filter?.severities);
-      if (filter?.minSeverity) anyOf('severity', SEVERITIES.slice(SEVERITIES.indexOf(filter.minSeverity)));
-      return eb.and(list);
+      const where = new ScopedConditions(eb, scope, 'n');
+      where.anyOf('office_id', filter?.officeIds);
+      where.anyOf('exposure_class', filter?.exposureClasses);
+      where.anyOf('status', filter?.statuses);
+      where.anyOf('severity', filter?.severities);
+      if (filter?.minSeverity) {
+        where.anyOf('severity', SEVERITIES.slice(SEVERITIES.indexOf(filter.minSeverity)));
+      }
+      return where.all();
     })
     .groupBy(['n.office_id', 'n.status', 'n.severity'])
     .execute();

@@ -56,12 +56,19 @@ export function timestampParam(value: Date) {
   return sql`cast(${value.toISOString()} as timestamptz)`;
 }
 
-class Conditions {
+/**
+ * The conditions of one read on the rows under `alias`, starting with the caller's scope; each filter
+ * field adds its own when it is set.
+ */
+export class ScopedConditions {
   readonly list: Expression<SqlBool>[] = [];
   constructor(
     private readonly eb: AnyBuilder,
+    scope: Scope,
     private readonly alias: string,
-  ) {}
+  ) {
+    this.list.push(scopedOffices(eb, scope, alias));
+  }
 
   private ref(column: string) {
     return sql.ref(`${this.alias}.${column}`);
@@ -127,8 +134,7 @@ export function exposureConditions(
   filter: ExposureFilter | null | undefined,
   alias: string,
 ): Expression<SqlBool> {
-  const where = new Conditions(eb, alias);
-  where.add(scopedOffices(eb, scope, alias));
+  const where = new ScopedConditions(eb, scope, alias);
   if (!filter) return where.all();
   where.anyOf('office_id', filter.officeIds);
   where.anyOf('exposure_id', filter.exposureIds);
@@ -184,8 +190,7 @@ export function eventConditions(
   filter: EventFilter | null | undefined,
   alias: string,
 ): Expression<SqlBool> {
-  const where = new Conditions(eb, alias);
-  where.add(scopedOffices(eb, scope, alias));
+  const where = new ScopedConditions(eb, scope, alias);
   if (!filter) return where.all();
   where.anyOf('office_id', filter.officeIds);
   where.anyOf('exposure_id', filter.exposureIds);

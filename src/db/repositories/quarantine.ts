@@ -7,7 +7,7 @@ import { type Expression, type Kysely, type SqlBool, sql, type Updateable } from
 import type { QuarantineStatus, Scope } from '../../domain.ts';
 import type { Database, QuarantinedFileRow, QuarantinedFileTable } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
-import { timestampParam } from './filters.ts';
+import { ScopedConditions } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 import { scopedOffices } from './scope.ts';
 
@@ -124,17 +124,13 @@ function conditions(
   scope: Scope,
   filter: QuarantineFilter | null | undefined,
 ): Expression<SqlBool> {
-  const list: Expression<SqlBool>[] = [scopedOffices(eb, scope, 'q')];
-  const anyOf = (column: string, values: readonly string[] | null | undefined) => {
-    if (values === null || values === undefined) return;
-    list.push(values.length === 0 ? sql<boolean>`1 = 0` : eb(sql.ref(`q.${column}`), 'in', values));
-  };
-  anyOf('office_id', filter?.officeIds);
-  anyOf('status', filter?.statuses);
-  anyOf('scanner_type', filter?.scannerTypes);
-  if (filter?.from) list.push(sql<boolean>`q.quarantined_at >= ${timestampParam(filter.from)}`);
-  if (filter?.to) list.push(sql<boolean>`q.quarantined_at < ${timestampParam(filter.to)}`);
-  return eb.and(list);
+  const where = new ScopedConditions(eb, scope, 'q');
+  where.anyOf('office_id', filter?.officeIds);
+  where.anyOf('status', filter?.statuses);
+  where.anyOf('scanner_type', filter?.scannerTypes);
+  where.compare('quarantined_at', '>=', filter?.from);
+  where.compare('quarantined_at', '<', filter?.to);
+  return where.all();
 }
 
 /** One keyset page of the scope's quarantined files, newest first. */

@@ -17,7 +17,7 @@ import type { WriteTransaction } from '../database.ts';
 import type { Database, ScanRunRow } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
 import { hashIn, isPostgres, keyHash, keyHashSql } from './exposure-keys.ts';
-import { timestampParam } from './filters.ts';
+import { ScopedConditions, timestampParam } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 import { scopedOffices } from './scope.ts';
 
@@ -431,18 +431,14 @@ function runConditions(
   scope: Scope,
   filter: ScanRunFilter | null,
 ): Expression<SqlBool> {
-  const list: Expression<SqlBool>[] = [scopedOffices(eb, scope, 'r')];
-  const anyOfRun = (column: string, values: readonly string[] | null | undefined) => {
-    if (values === null || values === undefined) return;
-    list.push(values.length === 0 ? sql<boolean>`1 = 0` : eb(sql.ref(`r.${column}`), 'in', values));
-  };
-  anyOfRun('office_id', filter?.officeIds);
-  anyOfRun('scanner_type', filter?.scannerTypes);
-  if (filter?.completed === true) list.push(sql<boolean>`r.completed_at is not null`);
-  if (filter?.completed === false) list.push(sql<boolean>`r.completed_at is null`);
-  if (filter?.from) list.push(sql<boolean>`${RUN_TIME} >= ${timestampParam(filter.from)}`);
-  if (filter?.to) list.push(sql<boolean>`${RUN_TIME} < ${timestampParam(filter.to)}`);
-  return eb.and(list);
+  const where = new ScopedConditions(eb, scope, 'r');
+  where.anyOf('office_id', filter?.officeIds);
+  where.anyOf('scanner_type', filter?.scannerTypes);
+  if (filter?.completed === true) where.add(sql<boolean>`r.completed_at is not null`);
+  if (filter?.completed === false) where.add(sql<boolean>`r.completed_at is null`);
+  if (filter?.from) where.add(sql<boolean>`${RUN_TIME} >= ${timestampParam(filter.from)}`);
+  if (filter?.to) where.add(sql<boolean>`${RUN_TIME} < ${timestampParam(filter.to)}`);
+  return where.all();
 }
 
 /** One keyset page of the scope's runs that match the filter, newest first. */
