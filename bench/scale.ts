@@ -48,7 +48,7 @@ import { createGateway } from '../src/yoga.ts';
 import { databaseEnv } from '../test/helpers/cli.ts';
 import type { TestDatabase } from '../test/helpers/engines.ts';
 import { DATA_DAYS, DATA_END, DATA_START, parseCount, ScannerFeed } from './scale-data.ts';
-import { rate, reachableEngines, scratchDatabase } from './support.ts';
+import { COMPLETION_OPEN, completionGroups, rate, reachableEngines, scratchDatabase } from './support.ts';
 
 const CHUNK = 2_000;
 const INGEST_LIMITS = { maxEventsPerCall: 10_000, maxFutureSkewSeconds: 300 };
@@ -559,9 +559,6 @@ async function lateBatch(store: Store, plan: Plan) {
   return { events: plan.window, rate: (plan.window / elapsed) * 1000 };
 }
 
-/** The size of completion the target is set for: an office with 20,000 open exposures. */
-const COMPLETION_OPEN = 20_000;
-
 interface Completion {
   open: number;
   closed: number;
@@ -570,22 +567,14 @@ interface Completion {
 
 /**
  * Completes runs that observed nothing, an hour after the data ends: first for the office and scanner
- * type whose open exposures come closest to COMPLETION_OPEN from above (the busiest when none has as
- * many), then, when it is another, for the busiest, the largest completion the data allows. Every open
- * exposure of each is closed.
+ * type whose open exposures come closest to COMPLETION_OPEN from above (see completionGroups()), then,
+ * when it is another, for the busiest, the largest completion the data allows. Every open exposure of
+ * each is closed.
  */
 async function completeRuns(store: Store, config: Config): Promise<Completion[]> {
-  const groups = await store.db
-    .selectFrom('exposures_current')
-    .select(['office_id', 'scanner_type', sql<number>`cast(count(*) as integer)`.as('open_exposures')])
-    .where('tenant_id', '=', TENANT)
-    .where('status', '=', 'OPEN')
-    .where('scanner_type', 'is not', null)
-    .groupBy(['office_id', 'scanner_type'])
-    .orderBy('open_exposures', 'asc')
-    .execute();
-  const busiest = groups.at(-1)!;
-  const sized = groups.find((g) => Number(g.open_exposures) >= COMPLETION_OPEN) ?? busiest;
+  const groups = await completionGroups(store, TENANT);
+  if (!groups) throw new Error('no open exposure to close');
+  const { sized, busiest } = groups;
   const completions: Completion[] = [];
   for (const [i, group] of [sized, ...(sized === busiest ? [] : [busiest])].entries()) {
     const started = performance.now();
@@ -593,17 +582,13 @@ async function completeRuns(store: Store, config: Config): Promise<Completion[]>
       { store, config: config.ingest },
       { tenantId: TENANT, officeIds: 'all' },
       {
-        officeId: group.office_id,
+        officeId: group.officeId,
         scanRunId: `bench-complete-${i + 1}`,
-        scannerType: group.scanner_type!,
+        scannerType: group.scannerType,
         completedAt: new Date(DATA_END + 3_600_000).toISOString(),
       },
     );
-    completions.push({
-      open: Number(group.open_exposures),
-      closed: run.exposuresClosed,
-      ms: performance.now() - started,
-    });
+    completions.push({ open: group.open, closed: run.exposuresClosed, ms: performance.now() - started });
   }
   return completions;
 }

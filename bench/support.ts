@@ -1,6 +1,8 @@
 /** What every benchmark shares: the PostgreSQL server it measures and scratch databases on either engine. */
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { Engine } from '../src/config.ts';
+import type { Store } from '../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/engines.ts';
 
 export const POSTGRES_URL =
@@ -26,3 +28,40 @@ export async function reachableEngines(): Promise<Engine[]> {
 
 /** Events per second, as a whole number with thousands separators. */
 export const rate = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** The size of completion the scan-run target is set for: an office with 20,000 open exposures. */
+export const COMPLETION_OPEN = 20_000;
+
+/** An office and scanner type with their open exposures, which a run of theirs that saw nothing closes. */
+export interface CompletionGroup {
+  officeId: string;
+  scannerType: string;
+  open: number;
+}
+
+/**
+ * The tenant's office and scanner type whose open exposures come closest to COMPLETION_OPEN from above
+ * (the busiest when none has as many), and the busiest.
+ */
+export async function completionGroups(
+  store: Store,
+  tenantId: string,
+): Promise<{ sized: CompletionGroup; busiest: CompletionGroup } | null> {
+  const rows = await store.db
+    .selectFrom('exposures_current')
+    .select(['office_id', 'scanner_type', sql<number>`cast(count(*) as integer)`.as('open_exposures')])
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'OPEN')
+    .where('scanner_type', 'is not', null)
+    .groupBy(['office_id', 'scanner_type'])
+    .orderBy('open_exposures', 'asc')
+    .execute();
+  const groups = rows.map((row) => ({
+    officeId: row.office_id,
+    scannerType: row.scanner_type!,
+    open: Number(row.open_exposures),
+  }));
+  const busiest = groups.at(-1);
+  if (!busiest) return null;
+  return { sized: groups.find((g) => g.open >= COMPLETION_OPEN) ?? busiest, busiest };
+}
