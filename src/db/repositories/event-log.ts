@@ -558,17 +558,19 @@ async function mergeIntoCurrent(
       from ${merged} as m join ${stored} as s on ${sameKey('s', 'm')}
       where m.last_position <= s.last_position`.execute(trx.db);
     if (Number(earlier.rows[0]?.earlier) === 0) {
-      // The hash list on the target is its only filter, so DuckDB finds the rows through the index.
-      const updated = await sql<MergedRow>`update exposures_current as t
+      // The hash list on the target is its only filter, so DuckDB finds the rows through the index. No
+      // RETURNING: with it, DuckDB writes the updated rows anew and keeps the old ones as deleted.
+      await sql`update exposures_current as t
         set ${LATER_ASSIGNMENTS}
         from ${merged} as s
         where ${hashIn(sql.ref('t.exposure_hash'), hashes)} and t.exposure_hash = s.exposure_hash
-          and ${sameKey('t', 's')}
-        returning office_id, exposure_id, event_count, false as streak_forgotten`.execute(trx.db);
-      const created = await sql<MergedRow>`${inserted}
-        returning office_id, exposure_id, event_count, false as streak_forgotten`.execute(trx.db);
+          and ${sameKey('t', 's')}`.execute(trx.db);
+      await inserted.execute(trx.db);
       await countChanges(trx, tenantId, STORED, MERGED);
-      return countsOf([...updated.rows, ...created.rows]);
+      const counts = await sql<MergedRow>`select m.office_id, m.exposure_id,
+          coalesce(s.event_count, 0) + m.event_count as event_count, false as streak_forgotten
+        from ${merged} as m left join ${stored} as s on ${sameKey('s', 'm')}`.execute(trx.db);
+      return countsOf(counts.rows);
     }
   }
   await sql`create or replace temp table ${merged} as
