@@ -351,7 +351,8 @@ const MERGE_ASSIGNMENTS = (() => {
 /**
  * Merging one event (s, a row of singleStates()) into a stored row (t) that it comes after: what
  * MERGE_ASSIGNMENTS gives when the event's position is the greater, spelled out so that DuckDB's UPDATE
- * evaluates plain picks rather than comparisons of positions (0.59 s against 0.2 s per 10,000 rows).
+ * evaluates plain picks rather than comparisons of positions. Per 10,000 rows on a loaded 2-core machine:
+ * 0.59 s for an UPDATE with MERGE_ASSIGNMENTS, 0.63 s for the aggregate and a copy, 0.45 s with these.
  * Latest fields and the last event come from the event; a coalesced field from the event where it has a
  * value, else stays with the position it had; a grouped field follows its leader; a CLOSED event ends
  * the streak, an OPEN one keeps the stored streak or starts one.
