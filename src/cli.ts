@@ -16,7 +16,7 @@ const USAGE = `Usage: exposure-gateway <command> [options]
 Commands:
   migrate [up|down|status]   apply, revert (one step) or list migrations
   rebuild-current [--tenant ID]
-                             recompute exposures_current and the event rollups from the log
+                             recompute exposures_current, its counts and the event rollups from the log
   serve                      run migrations, then serve /graphql, /health and /ready on HOST:PORT
   demo [--db FILE] [--seed-only]
                              sample data for tenant "demo" (default ./data/demo.duckdb), then serve it
