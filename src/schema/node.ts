@@ -26,6 +26,15 @@ export function pageArgs(arg: ArgBuilder<Types>) {
   };
 }
 
+/** A loader that runs the first time it is called; later calls share its promise. */
+export function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
+
 /** The connection for a page: `cursorOf` gives each node's cursor, `totalCount` is counted only when selected. */
 export function connectionOf<Node>(
   page: Page<Node>,
@@ -33,7 +42,6 @@ export function connectionOf<Node>(
   totalCount: () => Promise<number>,
 ) {
   const edges = page.rows.map((node) => ({ cursor: cursorOf(node), node }));
-  let count: Promise<number> | undefined;
   return {
     edges,
     pageInfo: {
@@ -43,9 +51,6 @@ export function connectionOf<Node>(
       endCursor: edges.at(-1)?.cursor ?? null,
     },
     // Aliases may select totalCount twice: count once.
-    totalCount: () => {
-      count ??= totalCount();
-      return count;
-    },
+    totalCount: once(totalCount),
   };
 }

@@ -11,6 +11,7 @@ import type { StatusSeverityCounts } from '../db/repositories/exposure-counts.ts
 import { builder } from './builder.ts';
 import { ExposureStatus, Severity } from './enums.ts';
 import { ExposureFilterInput, toExposureFilter } from './filters.ts';
+import { once } from './node.ts';
 
 /**
  * What the summary's fields read, each at most once and only when one of its fields is selected: the
@@ -19,14 +20,6 @@ import { ExposureFilterInput, toExposureFilter } from './filters.ts';
 interface SummarySource {
   counts(): Promise<StatusSeverityCounts>;
   triage(): Promise<TriageCounts>;
-}
-
-function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let loaded: Promise<T> | undefined;
-  return () => {
-    loaded ??= load();
-    return loaded;
-  };
 }
 
 export const ExposureSummary = builder.objectRef<SummarySource>('ExposureSummary').implement({
