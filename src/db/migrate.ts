@@ -12,6 +12,7 @@ import * as scanRuns from './migrations/2026-12-01T01-00-scan-runs.ts';
 import * as openStreaks from './migrations/2026-12-01T01-10-open-streaks.ts';
 import * as changeNotices from './migrations/2026-12-01T01-20-change-notices.ts';
 import * as exposureCounts from './migrations/2026-12-01T01-30-exposure-counts.ts';
+import * as exposureSortKeys from './migrations/2026-12-01T01-40-exposure-sort-keys.ts';
 import { rebuildCurrent } from './repositories/event-log.ts';
 import type { Database } from './tables.ts';
 
@@ -27,6 +28,7 @@ const migrations = {
   '2026-12-01T01-10-open-streaks': openStreaks,
   '2026-12-01T01-20-change-notices': changeNotices,
   '2026-12-01T01-30-exposure-counts': exposureCounts,
+  '2026-12-01T01-40-exposure-sort-keys': exposureSortKeys,
 };
 
 /** Every migration, in the order they apply. */

@@ -209,6 +209,22 @@ export interface ExposureCountTable
   exposures: ColumnType<string | number, number, number>;
 }
 
+/**
+ * exposure_sort_keys, on PostgreSQL only: the sort columns of each exposure of the current state, indexed
+ * per order for the exposure pages; triggers on exposures_current keep it.
+ */
+export interface ExposureSortKeyTable {
+  tenant_id: string;
+  office_id: string;
+  exposure_id: string;
+  status: ExposureStateColumns['status'];
+  last_seen: Date;
+  first_seen: Date;
+  severity_rank: number;
+  /** coalesce(risk_score, -1), as the pages sort it. */
+  risk: number;
+}
+
 export interface Database {
   exposure_events: ExposureEventTable;
   exposures_current: ExposureCurrentTable;
@@ -224,6 +240,7 @@ export interface Database {
   scan_run_exposures: ScanRunExposureTable;
   change_notices: ChangeNoticeTable;
   exposure_counts: ExposureCountTable;
+  exposure_sort_keys: ExposureSortKeyTable;
 }
 
 export type ExposureEventRow = Selectable<ExposureEventTable>;

@@ -1,4 +1,5 @@
 /** Reading exposures_current back in the shape of foldEvents(), to compare the two. */
+import { sql } from 'kysely';
 import { expect } from 'vitest';
 import type { Store } from '../../src/db/database.ts';
 import { fieldValues } from '../../src/db/repositories/field-columns.ts';
@@ -95,10 +96,40 @@ export async function storedEvents(store: Store, tenantId: string): Promise<Expo
 }
 
 /**
- * exposure_counts holds, for every tenant, the exposures of the current state per office, class, status
- * and severity: what a count of exposures_current gives.
+ * What the store keeps from exposures_current matches it, for every tenant: exposure_counts holds the
+ * exposures per office, class, status and severity (what a count gives), and on PostgreSQL
+ * exposure_sort_keys holds the sort columns of each exposure.
  */
-export async function expectCountsOfCurrent(store: Store): Promise<void> {
+export async function expectKeptFromCurrent(store: Store): Promise<void> {
+  await expectCountsOfCurrent(store);
+  if (store.engine === 'postgres') await expectSortKeysOfCurrent(store);
+}
+
+async function expectSortKeysOfCurrent(store: Store): Promise<void> {
+  const kept = await store.db
+    .selectFrom('exposure_sort_keys')
+    .select([
+      'tenant_id',
+      'office_id',
+      'exposure_id',
+      'status',
+      'severity_rank',
+      'last_seen',
+      'first_seen',
+      'risk',
+    ])
+    .orderBy(['tenant_id', 'office_id', 'exposure_id'])
+    .execute();
+  const current = await store.db
+    .selectFrom('exposures_current')
+    .select(['tenant_id', 'office_id', 'exposure_id', 'status', 'severity_rank', 'last_seen', 'first_seen'])
+    .select(sql<number>`coalesce(risk_score, -1)`.as('risk'))
+    .orderBy(['tenant_id', 'office_id', 'exposure_id'])
+    .execute();
+  expect(kept).toEqual(current);
+}
+
+async function expectCountsOfCurrent(store: Store): Promise<void> {
   const key = (row: {
     tenant_id: string;
     office_id: string;

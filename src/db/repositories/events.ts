@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { ExposureFieldValues, ExposureKey, Scope } from '../../domain.ts';
 import type { Database, ExposureEventRow } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
-import { currentRowsWithHashes, eventRowsWithHashes } from './exposure-keys.ts';
+import { currentRowsWithHashes, eventRowsWithHashes, isPostgres } from './exposure-keys.ts';
 import { exposureKeyConditions, keyHashes } from './exposures.ts';
 import { FIELD_COLUMNS, fieldValues, jsonValue } from './field-columns.ts';
 import { type EventFilter, eventConditions, exposureConditions } from './filters.ts';
@@ -88,7 +88,7 @@ export async function findEvents(
   page: PageArgs,
 ): Promise<Page<EventRecord>> {
   db = attributed(db, findEvents);
-  const plan = planPage(EVENT_SORT_KEY, page);
+  const plan = planPage(EVENT_SORT_KEY, page, isPostgres(db));
   const rows = await db
     .selectFrom('exposure_events as e')
     .select(EVENT_COLUMNS)
@@ -152,7 +152,7 @@ export async function findEventsOfExposures(
 ): Promise<Page<EventRecord>[]> {
   db = attributed(db, findEventsOfExposures);
   const page: PageArgs = { first: args.first, after: args.after };
-  const plan = planPage(EVENT_SORT_KEY, page);
+  const plan = planPage(EVENT_SORT_KEY, page, isPostgres(db));
   const byExposure = new Map<string, EventRecord[]>(keys.map((k) => [keyOf(k.officeId, k.exposureId), []]));
   if (keys.length > 0) {
     const numbered = eventRowsWithHashes(db, keyHashes(scope, keys))

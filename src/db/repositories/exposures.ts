@@ -1,14 +1,21 @@
 /** The current state of exposures: pages, counts and lookups by key, always inside the caller's scope. */
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import type { Scope } from '../../domain.ts';
 import { type ExposureFieldValues, type ExposureKey, SEVERITIES } from '../../domain.ts';
 import type { WriteTransaction } from '../database.ts';
-import type { Database, ExposureRow } from '../tables.ts';
+import type { Database, ExposureRow, ExposureSortKeyTable } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
 import { countExposuresByStatusAndSeverity, isCountable } from './exposure-counts.ts';
-import { currentRowsWithHashes, hashIn, keyHash } from './exposure-keys.ts';
+import { currentRowsWithHashes, hashIn, isPostgres, keyHash } from './exposure-keys.ts';
 import { FIELD_COLUMNS, fieldValues } from './field-columns.ts';
-import { type ExposureFilter, exposureConditions } from './filters.ts';
+import { beyondSortKeys, type ExposureFilter, exposureConditions, sortKeyConditions } from './filters.ts';
 import {
   encodeCursor,
   type Page,
@@ -65,48 +72,52 @@ interface ExposureSortColumn extends SortColumn {
   value(exposure: ExposureState): string | number | Date;
 }
 
-const LAST_SEEN: ExposureSortColumn = {
-  expression: sql.ref('c.last_seen'),
-  type: 'timestamp',
-  value: (e) => e.lastSeen,
-};
-const FIRST_SEEN: ExposureSortColumn = {
-  expression: sql.ref('c.first_seen'),
-  type: 'timestamp',
-  value: (e) => e.firstSeen,
-};
-const SEVERITY: ExposureSortColumn = {
-  expression: sql.ref('c.severity_rank'),
-  type: 'number',
-  value: (e) => SEVERITIES.indexOf(e.severity),
-};
-// Scores are 0..100, so -1 puts exposures without one below every scored one.
-const RISK_SCORE: ExposureSortColumn = {
-  expression: sql`coalesce(${sql.ref('c.risk_score')}, -1)`,
-  type: 'number',
-  value: (e) => e.riskScore ?? -1,
-};
-// office_id and exposure_id end every key: the primary key makes the order total.
-const IDENTITY: readonly ExposureSortColumn[] = [
-  { expression: sql.ref('c.office_id'), type: 'text', value: (e) => e.officeId },
-  { expression: sql.ref('c.exposure_id'), type: 'text', value: (e) => e.exposureId },
-];
+/**
+ * The sort columns, read from exposures_current (alias c) or from its sort keys (alias k, PostgreSQL:
+ * migrations/2026-12-01T01-40-exposure-sort-keys.ts), where risk is already coalesced.
+ */
+function sortColumns(from: 'c' | 'k') {
+  const column = (name: string) => sql.ref(`${from}.${name}`);
+  const lastSeen: ExposureSortColumn = {
+    expression: column('last_seen'),
+    type: 'timestamp',
+    value: (e) => e.lastSeen,
+  };
+  const identity: ExposureSortColumn[] = [
+    { expression: column('office_id'), type: 'text', value: (e) => e.officeId },
+    { expression: column('exposure_id'), type: 'text', value: (e) => e.exposureId },
+  ];
+  const severity: ExposureSortColumn = {
+    expression: column('severity_rank'),
+    type: 'number',
+    value: (e) => SEVERITIES.indexOf(e.severity),
+  };
+  // Scores are 0..100, so -1 puts exposures without one below every scored one.
+  const risk: ExposureSortColumn = {
+    expression: from === 'k' ? column('risk') : sql`coalesce(${column('risk_score')}, -1)`,
+    type: 'number',
+    value: (e) => e.riskScore ?? -1,
+  };
+  // Ties in severity or score go to the most recently seen (in the chosen direction); office_id and
+  // exposure_id end every key: the primary key makes the order total.
+  const leading: Record<ExposureOrderField, readonly ExposureSortColumn[]> = {
+    LAST_SEEN: [lastSeen],
+    FIRST_SEEN: [{ expression: column('first_seen'), type: 'timestamp', value: (e) => e.firstSeen }],
+    SEVERITY: [severity, lastSeen],
+    RISK_SCORE: [risk, lastSeen],
+  };
+  return (field: ExposureOrderField) => [...leading[field], ...identity];
+}
 
-// Ties in severity or score go to the most recently seen (in the chosen direction).
-const LEADING_COLUMNS: Record<ExposureOrderField, readonly ExposureSortColumn[]> = {
-  LAST_SEEN: [LAST_SEEN],
-  FIRST_SEEN: [FIRST_SEEN],
-  SEVERITY: [SEVERITY, LAST_SEEN],
-  RISK_SCORE: [RISK_SCORE, LAST_SEEN],
-};
+const SORT_COLUMNS = { c: sortColumns('c'), k: sortColumns('k') };
 
 interface ExposureSortKey extends SortKey {
   columns: readonly ExposureSortColumn[];
 }
 
-function sortKeyOf(order: ExposureOrder): ExposureSortKey {
+function sortKeyOf(order: ExposureOrder, from: 'c' | 'k' = 'c'): ExposureSortKey {
   return {
-    columns: [...LEADING_COLUMNS[order.field], ...IDENTITY],
+    columns: SORT_COLUMNS[from](order.field),
     direction: order.direction === 'ASC' ? 'asc' : 'desc',
   };
 }
@@ -132,7 +143,9 @@ export async function findExposures(
   within?: Expression<SqlBool>,
 ): Promise<Page<ExposureState>> {
   db = attributed(db, findExposures);
-  const plan = planPage(sortKeyOf(page.order ?? DEFAULT_EXPOSURE_ORDER), page);
+  const order = page.order ?? DEFAULT_EXPOSURE_ORDER;
+  if (isPostgres(db)) return findExposuresBySortKeys(db, scope, filter, page, order, within);
+  const plan = planPage(sortKeyOf(order), page);
   const rows = await db
     .selectFrom('exposures_current as c')
     .select(EXPOSURE_COLUMNS)
@@ -142,6 +155,46 @@ export async function findExposures(
     .orderBy(plan.order)
     .limit(plan.limit)
     .execute();
+  return pageOf(plan, rows.map(toExposureState), page);
+}
+
+/**
+ * findExposures() on PostgreSQL: walks the index of the order in exposure_sort_keys, checks there what
+ * the sort keys hold (scope, offices, statuses, severities), and reads the exposures that pass by key. A
+ * page costs its own rows, and those that the rest of the filter skips, instead of a sort of every match.
+ */
+async function findExposuresBySortKeys(
+  db: Kysely<Database>,
+  scope: Scope,
+  filter: ExposureFilter | null,
+  page: ExposurePageArgs,
+  order: ExposureOrder,
+  within?: Expression<SqlBool>,
+): Promise<Page<ExposureState>> {
+  const plan = planPage(sortKeyOf(order, 'k'), page, true);
+  const rest = beyondSortKeys(filter);
+  const keys = db
+    .selectFrom('exposure_sort_keys as k')
+    .where((eb) => eb.and([sortKeyConditions(eb, scope, filter, 'k'), ...plan.conditions]));
+  const exposuresOf = (sortKeys: SelectQueryBuilder<Database & { k: ExposureSortKeyTable }, 'k', object>) =>
+    sortKeys
+      .innerJoin('exposures_current as c', (join) =>
+        join
+          .onRef('c.tenant_id', '=', 'k.tenant_id')
+          .onRef('c.office_id', '=', 'k.office_id')
+          .onRef('c.exposure_id', '=', 'k.exposure_id'),
+      )
+      .select(EXPOSURE_COLUMNS)
+      .where((eb) => eb.and([exposureConditions(eb, scope, rest, 'c'), ...(within ? [within] : [])]));
+  // When the sort keys decide the page alone, its keys come first and only they are read. Otherwise the
+  // join walks the index and stops at a full page; PostgreSQL cannot estimate how many key rows that
+  // takes (it multiplies the selectivities of the key's columns), and may plan it as a parallel walk.
+  const rows =
+    rest || within
+      ? await exposuresOf(keys).orderBy(plan.order).limit(plan.limit).execute()
+      : await exposuresOf(db.selectFrom(keys.selectAll('k').orderBy(plan.order).limit(plan.limit).as('k')))
+          .orderBy(plan.order)
+          .execute();
   return pageOf(plan, rows.map(toExposureState), page);
 }
 

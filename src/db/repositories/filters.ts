@@ -183,6 +183,46 @@ export function exposureConditions(
   return where.all();
 }
 
+/**
+ * The part of exposureConditions() that the sort keys of exposures (exposure_sort_keys, under `alias`)
+ * can check on their own: the scope, offices, statuses and severities. A page applies it before reading
+ * the exposures it passes.
+ */
+export function sortKeyConditions(
+  eb: AnyBuilder,
+  scope: Scope,
+  filter: ExposureFilter | null | undefined,
+  alias: string,
+): Expression<SqlBool> {
+  const where = new ScopedConditions(eb, scope, alias);
+  if (!filter) return where.all();
+  where.anyOf('office_id', filter.officeIds);
+  where.anyOf('status', filter.statuses);
+  where.anyOf(
+    'severity_rank',
+    filter.severities?.map((severity) => SEVERITIES.indexOf(severity)),
+  );
+  if (filter.minSeverity) where.compare('severity_rank', '>=', SEVERITIES.indexOf(filter.minSeverity));
+  return where.all();
+}
+
+/**
+ * `filter` without the fields that sortKeyConditions() checks, for the exposures a page then reads (the
+ * same condition twice would make PostgreSQL count its selectivity twice); null when nothing is left.
+ */
+export function beyondSortKeys(filter: ExposureFilter | null | undefined): ExposureFilter | null {
+  if (!filter) return null;
+  const {
+    officeIds: _offices,
+    statuses: _statuses,
+    severities: _severities,
+    minSeverity: _min,
+    ...rest
+  } = filter;
+  const conditions = Object.entries(rest).some(([field, value]) => field !== 'clock' && value != null);
+  return conditions ? rest : null;
+}
+
 /** The condition for exposure_events rows under `alias`. */
 export function eventConditions(
   eb: AnyBuilder,

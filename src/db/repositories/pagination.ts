@@ -76,14 +76,22 @@ function param(value: SortValue) {
   return value instanceof Date ? timestampParam(value) : sql`${value}`;
 }
 
-/** key after (or before) the cursor values, in the key's direction: an OR chain that works on both engines. */
+/**
+ * key after (or before) the cursor values, in the key's direction. PostgreSQL compares row values in the
+ * order of their columns, and can start an index scan at one (a deep page reads no rows before it); DuckDB
+ * gets an OR chain.
+ */
 export function keysetCondition(
   key: SortKey,
   values: readonly SortValue[],
   side: 'after' | 'before',
+  rowValues = false,
 ): Expression<SqlBool> {
   const forward = (key.direction === 'asc') === (side === 'after');
   const op = sql.raw(forward ? '>' : '<');
+  if (rowValues) {
+    return sql<SqlBool>`(${sql.join(key.columns.map((c) => c.expression))}) ${op} (${sql.join(values.map(param))})`;
+  }
   const branches = key.columns.map((column, i) => {
     const equal = key.columns.slice(0, i).map((c, j) => sql`${c.expression} = ${param(values[j]!)}`);
     return sql.join([...equal, sql`${column.expression} ${op} ${param(values[i]!)}`], sql` and `);
@@ -113,8 +121,11 @@ export interface PagePlan {
   backward: boolean;
 }
 
-/** Validates Relay arguments and plans the query. */
-export function planPage(key: SortKey, args: PageArgs): PagePlan {
+/**
+ * Validates Relay arguments and plans the query; `rowValues` where the engine compares row values
+ * (PostgreSQL), as keysetCondition() says.
+ */
+export function planPage(key: SortKey, args: PageArgs, rowValues = false): PagePlan {
   const { first, last, after, before } = args;
   if (first != null && last != null) throw new InvalidPageArgsError('pass either first or last, not both');
   for (const [name, value] of [
@@ -128,8 +139,8 @@ export function planPage(key: SortKey, args: PageArgs): PagePlan {
   const backward = last != null;
   const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
   const conditions: Expression<SqlBool>[] = [];
-  if (after) conditions.push(keysetCondition(key, decodeCursor(after, key), 'after'));
-  if (before) conditions.push(keysetCondition(key, decodeCursor(before, key), 'before'));
+  if (after) conditions.push(keysetCondition(key, decodeCursor(after, key), 'after', rowValues));
+  if (before) conditions.push(keysetCondition(key, decodeCursor(before, key), 'before', rowValues));
   return { conditions, order: orderBy(key, backward), limit: size + 1, size, backward };
 }
 

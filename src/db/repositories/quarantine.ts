@@ -7,6 +7,7 @@ import { type Expression, type Kysely, type SqlBool, sql, type Updateable } from
 import type { QuarantineStatus, Scope } from '../../domain.ts';
 import type { Database, QuarantinedFileRow, QuarantinedFileTable } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
+import { isPostgres } from './exposure-keys.ts';
 import { ScopedConditions } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 import { scopedOffices } from './scope.ts';
@@ -141,7 +142,7 @@ export async function findQuarantinedFiles(
   page: PageArgs,
 ): Promise<Page<QuarantinedFile>> {
   db = attributed(db, findQuarantinedFiles);
-  const plan = planPage(SORT_KEY, page);
+  const plan = planPage(SORT_KEY, page, isPostgres(db));
   const rows = await db
     .selectFrom('quarantined_files as q')
     .select(COLUMNS)

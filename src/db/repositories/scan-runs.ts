@@ -449,7 +449,7 @@ export async function findScanRuns(
   page: PageArgs,
 ): Promise<Page<ScanRun>> {
   db = attributed(db, findScanRuns);
-  const plan = planPage(SORT_KEY, page);
+  const plan = planPage(SORT_KEY, page, isPostgres(db));
   const rows = await db
     .selectFrom('scan_runs as r')
     .select(RUN_COLUMNS)
