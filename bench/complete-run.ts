@@ -6,17 +6,19 @@
  *
  *   tsx bench/complete-run.ts --store postgres://...|FILE.duckdb [--tenant acme]
  */
-import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.ts';
 import { openStore } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { completeScanRun } from '../src/ingest/scan-runs.ts';
-import { completionGroups } from './support.ts';
+import { benchOptions, completionGroups } from './support.ts';
 
-const { values } = parseArgs({
-  options: { store: { type: 'string' }, tenant: { type: 'string', default: 'acme' } },
-});
+const USAGE = `usage: tsx bench/complete-run.ts --store postgres://...|FILE.duckdb [--tenant acme]`;
+
+const values = benchOptions(
+  { store: { type: 'string' }, tenant: { type: 'string', default: 'acme' } },
+  USAGE,
+);
 if (!values.store) throw new Error('--store takes a PostgreSQL URL or a DuckDB file kept by bench:scale');
 const config = loadConfig(
   values.store.startsWith('postgres')

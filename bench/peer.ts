@@ -20,7 +20,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -41,7 +40,9 @@ import { ingest } from '../src/ingest/ingest.ts';
 import { createLogger } from '../src/log.ts';
 import { listen } from '../src/server.ts';
 import { parseCount, ScannerFeed } from './scale-data.ts';
-import { POSTGRES_URL, rate, reachableEngines, scratchDatabase } from './support.ts';
+import { benchOptions, POSTGRES_URL, rate, reachableEngines, scratchDatabase } from './support.ts';
+
+const USAGE = `usage: tsx bench/peer.ts [--events 200k] [--out FILE] [--quick]`;
 
 const CONCURRENCY = 8;
 /** Per side: a warm-up, then `rounds` measured windows, alternating with the other side's. */
@@ -70,14 +71,15 @@ interface Options {
 }
 
 function parseOptions(): Options & { serve: Side | null } {
-  const { values } = parseArgs({
-    options: {
+  const values = benchOptions(
+    {
       events: { type: 'string', default: '200k' },
       out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'peer.txt') },
       quick: { type: 'boolean', default: false },
       serve: { type: 'string' },
     },
-  });
+    USAGE,
+  );
   const events = parseCount(values.events);
   if (events < 20_000) throw new Error(`--events must be at least 20k, got ${values.events}`);
   const serve = values.serve ?? null;

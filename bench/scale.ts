@@ -15,7 +15,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import {
   CompiledQuery,
@@ -48,7 +47,16 @@ import { createGateway } from '../src/yoga.ts';
 import { databaseEnv } from '../test/helpers/cli.ts';
 import type { TestDatabase } from '../test/helpers/engines.ts';
 import { DATA_DAYS, DATA_END, DATA_START, parseCount, ScannerFeed } from './scale-data.ts';
-import { COMPLETION_OPEN, completionGroups, rate, reachableEngines, scratchDatabase } from './support.ts';
+import {
+  benchOptions,
+  COMPLETION_OPEN,
+  completionGroups,
+  rate,
+  reachableEngines,
+  scratchDatabase,
+} from './support.ts';
+
+const USAGE = `usage: tsx bench/scale.ts [--events 10M] [--engines duckdb,postgres] [--out FILE] [--keep DIR] [--explain] [--quick]`;
 
 const CHUNK = 2_000;
 const INGEST_LIMITS = { maxEventsPerCall: 10_000, maxFutureSkewSeconds: 300 };
@@ -96,8 +104,8 @@ interface Options {
 }
 
 function parseOptions(): Options & { child: Engine | null } {
-  const { values } = parseArgs({
-    options: {
+  const values = benchOptions(
+    {
       events: { type: 'string', default: '10M' },
       engines: { type: 'string' },
       out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'scale.txt') },
@@ -106,7 +114,8 @@ function parseOptions(): Options & { child: Engine | null } {
       quick: { type: 'boolean', default: false },
       child: { type: 'string' },
     },
-  });
+    USAGE,
+  );
   const engine = (name: string): Engine => {
     if (name === 'duckdb' || name === 'postgres') return name;
     throw new Error(`unknown engine "${name}": use duckdb, postgres or both, comma-separated`);

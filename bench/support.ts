@@ -1,4 +1,5 @@
 /** What every benchmark shares: the PostgreSQL server it measures and scratch databases on either engine. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Engine } from '../src/config.ts';
@@ -7,6 +8,24 @@ import { createTestDatabase, type TestDatabase } from '../test/helpers/engines.t
 
 export const POSTGRES_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+
+/**
+ * The command line's options, as parseArgs() reads them, plus --help: prints `usage` and exits, with 0
+ * for --help and 2 (after the reason) for an option it does not know or a missing value.
+ */
+export function benchOptions<O extends NonNullable<ParseArgsConfig['options']>>(options: O, usage: string) {
+  try {
+    const { values } = parseArgs({ options: { ...options, help: { type: 'boolean', default: false } } });
+    if ((values as { help?: boolean }).help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    return values as ReturnType<typeof parseArgs<{ options: O }>>['values'];
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+}
 
 /** A new, empty database: a DuckDB file in a temp dir, or a fresh schema on POSTGRES_URL. */
 export function scratchDatabase(engine: Engine): Promise<TestDatabase> {
