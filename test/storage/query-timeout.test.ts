@@ -23,10 +23,16 @@ for (const engine of ENGINES) {
     });
 
     it('cancels a read that runs longer than the timeout, and the connection serves the next read', async () => {
-      const started = performance.now();
       const error = await SLOW_READ[engine].execute(store.db).catch((e: unknown) => e);
       expect(isQueryTimeout(error)).toBe(true);
-      expect(performance.now() - started).toBeLessThan(4000);
+      // Cancelled, not abandoned: the server runs it no more (DuckDB's would outlast the test's timeout).
+      if (engine === 'postgres') {
+        const running = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+          where state = 'active' and query like '%pg_sleep(5)%' and pid <> pg_backend_pid()`.execute(
+          store.db,
+        );
+        expect(running.rows).toEqual([{ n: 0 }]);
+      }
       const after = await sql<{ one: number }>`select 1 as one`.execute(store.db);
       expect(after.rows).toEqual([{ one: 1 }]);
     });
