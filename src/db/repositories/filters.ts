@@ -136,12 +136,9 @@ export function exposureConditions(
 ): Expression<SqlBool> {
   const where = new ScopedConditions(eb, scope, alias);
   if (!filter) return where.all();
-  where.anyOf('office_id', filter.officeIds);
+  addSortKeyFields(where, filter);
   where.anyOf('exposure_id', filter.exposureIds);
   where.anyOf('exposure_class', filter.exposureClasses);
-  where.anyOf('status', filter.statuses);
-  where.anyOf('severity', filter.severities);
-  if (filter.minSeverity) where.compare('severity_rank', '>=', SEVERITIES.indexOf(filter.minSeverity));
   where.anyOf('asset_id', filter.assetIds);
   where.anyOf('protocol', filter.protocols);
   where.anyOf('dst_port', filter.dstPorts);
@@ -183,10 +180,24 @@ export function exposureConditions(
   return where.all();
 }
 
+/** The filter fields that exposure_sort_keys can check too (PostgreSQL). */
+const SORT_KEY_FIELDS = ['officeIds', 'statuses', 'severities', 'minSeverity'] as const;
+
+/** The conditions of the SORT_KEY_FIELDS, on columns that exposures_current and its sort keys share. */
+function addSortKeyFields(where: ScopedConditions, filter: ExposureFilter) {
+  where.anyOf('office_id', filter.officeIds);
+  where.anyOf('status', filter.statuses);
+  where.anyOf(
+    'severity_rank',
+    filter.severities?.map((severity) => SEVERITIES.indexOf(severity)),
+  );
+  if (filter.minSeverity) where.compare('severity_rank', '>=', SEVERITIES.indexOf(filter.minSeverity));
+}
+
 /**
  * The part of exposureConditions() that the sort keys of exposures (exposure_sort_keys, under `alias`)
- * can check on their own: the scope, offices, statuses and severities. A page applies it before reading
- * the exposures it passes.
+ * can check on their own: the scope and the SORT_KEY_FIELDS. A page applies it before reading the
+ * exposures that pass.
  */
 export function sortKeyConditions(
   eb: AnyBuilder,
@@ -195,30 +206,19 @@ export function sortKeyConditions(
   alias: string,
 ): Expression<SqlBool> {
   const where = new ScopedConditions(eb, scope, alias);
-  if (!filter) return where.all();
-  where.anyOf('office_id', filter.officeIds);
-  where.anyOf('status', filter.statuses);
-  where.anyOf(
-    'severity_rank',
-    filter.severities?.map((severity) => SEVERITIES.indexOf(severity)),
-  );
-  if (filter.minSeverity) where.compare('severity_rank', '>=', SEVERITIES.indexOf(filter.minSeverity));
+  if (filter) addSortKeyFields(where, filter);
   return where.all();
 }
 
 /**
- * `filter` without the fields that sortKeyConditions() checks, for the exposures a page then reads (the
- * same condition twice would make PostgreSQL count its selectivity twice); null when nothing is left.
+ * `filter` without the SORT_KEY_FIELDS, for the exposures a page then reads (the same condition twice
+ * would make PostgreSQL count its selectivity twice); null when no condition is left.
  */
 export function beyondSortKeys(filter: ExposureFilter | null | undefined): ExposureFilter | null {
   if (!filter) return null;
-  const {
-    officeIds: _offices,
-    statuses: _statuses,
-    severities: _severities,
-    minSeverity: _min,
-    ...rest
-  } = filter;
+  const rest = Object.fromEntries(
+    Object.entries(filter).filter(([field]) => !(SORT_KEY_FIELDS as readonly string[]).includes(field)),
+  ) as ExposureFilter;
   const conditions = Object.entries(rest).some(([field, value]) => field !== 'clock' && value != null);
   return conditions ? rest : null;
 }
