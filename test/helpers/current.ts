@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { expect } from 'vitest';
 import type { Store } from '../../src/db/database.ts';
 import { fieldValues } from '../../src/db/repositories/field-columns.ts';
+import { INFERRED_KIND } from '../../src/db/repositories/scan-runs.ts';
 import type { ExposureRow } from '../../src/db/tables.ts';
 import {
   EXPOSURE_FIELDS,
@@ -96,13 +97,39 @@ export async function storedEvents(store: Store, tenantId: string): Promise<Expo
 }
 
 /**
- * What the store keeps from exposures_current matches it, for every tenant: exposure_counts holds the
- * exposures per office, class, status and severity (what a count gives), and on PostgreSQL
- * exposure_sort_keys holds the sort columns of each exposure.
+ * What ingest keeps beside the log and exposures_current matches them, for every tenant: exposure_counts
+ * holds the exposures per office, class, status and severity (what a count gives), on PostgreSQL
+ * exposure_sort_keys holds the sort columns of each exposure, and scan_runs holds each run's start and
+ * what it observed as the log tells them.
  */
-export async function expectKeptFromCurrent(store: Store): Promise<void> {
+export async function expectKeptTables(store: Store): Promise<void> {
   await expectCountsOfCurrent(store);
   if (store.engine === 'postgres') await expectSortKeysOfCurrent(store);
+  await expectRunCountsOfLog(store);
+}
+
+async function expectRunCountsOfLog(store: Store): Promise<void> {
+  const key = ['tenant_id', 'office_id', 'scan_run_id'] as const;
+  const kept = await store.db
+    .selectFrom('scan_runs')
+    .select([...key, 'started_at', 'events_observed', 'exposures_observed'])
+    .orderBy([...key])
+    .execute();
+  const observed = sql`coalesce(event_kind, '') <> ${INFERRED_KIND}`;
+  const counted = await store.db
+    .selectFrom('exposure_events')
+    .select([...key, sql<Date>`min(timestamp)`.as('started_at')])
+    .select(sql<number>`cast(count(*) filter (where ${observed}) as integer)`.as('events_observed'))
+    .select(
+      sql<number>`cast(count(distinct exposure_id) filter (where ${observed}) as integer)`.as(
+        'exposures_observed',
+      ),
+    )
+    .where('scan_run_id', 'is not', null)
+    .groupBy([...key])
+    .orderBy([...key])
+    .execute();
+  expect(kept).toEqual(counted);
 }
 
 async function expectSortKeysOfCurrent(store: Store): Promise<void> {

@@ -7,7 +7,7 @@ import { EXPOSURE_FIELDS, FIELD_NAMES, SEVERITIES } from '../../src/domain.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
 import { ipKey } from '../../src/ip.ts';
 import { runCli } from '../helpers/cli.ts';
-import { currentStates, expectKeptFromCurrent, foldedStates, validated } from '../helpers/current.ts';
+import { currentStates, expectKeptTables, foldedStates, validated } from '../helpers/current.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
 import { eventInput } from '../helpers/events.ts';
 
@@ -148,7 +148,7 @@ for (const engine of ENGINES) {
 
       await migrateToLatest(s);
       expect(await currentStates(s, 'acme')).toEqual(foldedStates(events));
-      await expectKeptFromCurrent(s);
+      await expectKeptTables(s);
       const hashes = await s.db
         .selectFrom('exposure_events')
         .select(['event_id', 'office_id', 'exposure_id', 'dedupe_key', 'exposure_hash', 'dedupe_hash'])
@@ -174,7 +174,7 @@ for (const engine of ENGINES) {
       expect(await currentStates(s, 'acme')).toEqual(
         foldedStates([...events, ...validated([eventInput(later)])]),
       );
-      await expectKeptFromCurrent(s);
+      await expectKeptTables(s);
     });
   });
 }

@@ -11,7 +11,7 @@ import { SEVERITIES, STATUSES } from '../../src/domain.ts';
 import { exposureKey } from '../../src/ingest/fold.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
 import { validateEvents } from '../../src/ingest/validate.ts';
-import { currentStates, expectKeptFromCurrent, foldedStates, storedEvents } from '../helpers/current.ts';
+import { currentStates, expectKeptTables, foldedStates, storedEvents } from '../helpers/current.ts';
 import { ENGINES, openTestStore, type TestStore } from '../helpers/engines.ts';
 
 const config = { maxEventsPerCall: 1000, maxFutureSkewSeconds: 300 };
@@ -210,10 +210,10 @@ for (const engine of ENGINES) {
 
           const expected = foldedStates(model.events);
           expect(await currentStates(t.store, scope.tenantId)).toEqual(expected);
-          await expectKeptFromCurrent(t.store);
+          await expectKeptTables(t.store);
           await t.store.write((trx) => rebuildCurrent(trx, scope.tenantId));
           expect(await currentStates(t.store, scope.tenantId)).toEqual(expected);
-          await expectKeptFromCurrent(t.store);
+          await expectKeptTables(t.store);
         }),
         // A failure shrinks against the database: bound the time it may take.
         { numRuns: RUNS, interruptAfterTimeLimit: 100_000, markInterruptAsFailure: true },
@@ -234,7 +234,7 @@ for (const engine of ENGINES) {
       const rebuilt = await t.store.write((trx) => rebuildCurrent(trx));
       expect(rebuilt).toBe(before.length);
       expect(await snapshot()).toEqual(before);
-      await expectKeptFromCurrent(t.store);
+      await expectKeptTables(t.store);
     });
 
     it('with two writers at once, the state is the fold of what the log kept', async () => {
@@ -279,7 +279,7 @@ for (const engine of ENGINES) {
                   expect(storedIds.has(event.eventId)).toBe(true);
               }
               expect(await currentStates(t.store, scope.tenantId)).toEqual(foldedStates(log));
-              await expectKeptFromCurrent(t.store);
+              await expectKeptTables(t.store);
             },
           ),
           { numRuns: RUNS, interruptAfterTimeLimit: 100_000, markInterruptAsFailure: true },

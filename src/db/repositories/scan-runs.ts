@@ -13,7 +13,7 @@ import {
   sql,
 } from 'kysely';
 import { DomainError, type ExposureEvent, type Scope, type Severity } from '../../domain.ts';
-import type { WriteTransaction } from '../database.ts';
+import type { BulkColumn, WriteTransaction } from '../database.ts';
 import type { Database, ScanRunRow } from '../tables.ts';
 import { attributed } from '../telemetry.ts';
 import { hashIn, isPostgres, keyHash, keyHashSql } from './exposure-keys.ts';
@@ -124,17 +124,6 @@ export async function observeScanRuns(
     ${postgres ? sql`on conflict (tenant_id, office_id, scan_run_id, exposure_id) do nothing` : sql``}
     returning office_id, scan_run_id, observed, is_new, reopened`.execute(trx.db);
 
-  interface RunCounts {
-    officeId: string;
-    scanRunId: string;
-    scannerType: string | null;
-    startedAt: string;
-    events: number;
-    observed: number;
-    isNew: number;
-    reopened: number;
-    closed: number;
-  }
   const runs = new Map<string, RunCounts>();
   for (const e of runEvents) {
     const key = runKeyOf(e.officeId, e.scanRunId!);
@@ -163,12 +152,37 @@ export async function observeScanRuns(
       if (row.reopened) run.reopened++;
     }
   }
-  // One row per run (DuckDB keeps only the first of two rows with one key in an upsert). On PostgreSQL
-  // the upsert waits for a completion that holds the run's row and then sees its completed_at.
+  const counts = [...runs.values()];
+  if (postgres) await addRunCountsPostgres(trx, tenantId, runEvents, counts);
+  else await addRunCountsDuckDb(trx, tenantId, runEvents, counts);
+}
+
+interface RunCounts {
+  officeId: string;
+  scanRunId: string;
+  scannerType: string | null;
+  startedAt: string;
+  events: number;
+  observed: number;
+  isNew: number;
+  reopened: number;
+  closed: number;
+}
+
+/**
+ * Adds a batch's counts to its runs on PostgreSQL: one upsert, exact with concurrent writers. It waits for
+ * a completion that holds a run's row and then sees its completed_at.
+ */
+async function addRunCountsPostgres(
+  trx: WriteTransaction,
+  tenantId: string,
+  runEvents: readonly ExposureEvent[],
+  runs: readonly RunCounts[],
+): Promise<void> {
   const stored = await trx.db
     .insertInto('scan_runs')
     .values(
-      [...runs.values()].map((run) => ({
+      runs.map((run) => ({
         tenant_id: tenantId,
         office_id: run.officeId,
         scan_run_id: run.scanRunId,
@@ -206,10 +220,81 @@ export async function observeScanRuns(
     )
     .returning(['office_id', 'scan_run_id', 'completed_at'])
     .execute();
-  const completed = new Set(
-    stored.filter((row) => row.completed_at !== null).map((row) => runKeyOf(row.office_id, row.scan_run_id)),
+  refuseCompleted(
+    runEvents,
+    stored.filter((row) => row.completed_at !== null),
   );
-  if (completed.size === 0) return;
+}
+
+const RUN_COUNT_COLUMNS: readonly BulkColumn[] = [
+  { name: 'office_id', type: 'text' },
+  { name: 'scan_run_id', type: 'text' },
+  { name: 'scanner_type', type: 'text' },
+  { name: 'started_at', type: 'timestamptz' },
+  { name: 'events_observed', type: 'integer' },
+  { name: 'exposures_observed', type: 'integer' },
+  { name: 'exposures_new', type: 'integer' },
+  { name: 'exposures_reopened', type: 'integer' },
+  { name: 'exposures_closed', type: 'integer' },
+];
+const RUN_COUNTS_STAGE = 'stage_run_counts';
+
+/**
+ * Adds a batch's counts to its runs on DuckDB, from a stage: an update of the stored runs and an insert of
+ * the new ones. DuckDB's upsert costs per row as much as a whole statement (406 ms for the 2,000 runs of
+ * a chunk of late events at 200k events, against 16 ms so), and its single writer needs no upsert.
+ */
+async function addRunCountsDuckDb(
+  trx: WriteTransaction,
+  tenantId: string,
+  runEvents: readonly ExposureEvent[],
+  runs: readonly RunCounts[],
+): Promise<void> {
+  const stage = sql.table(RUN_COUNTS_STAGE);
+  await sql`create or replace temp table ${stage} (office_id varchar, scan_run_id varchar, scanner_type varchar,
+    started_at timestamptz, events_observed integer, exposures_observed integer, exposures_new integer,
+    exposures_reopened integer, exposures_closed integer)`.execute(trx.db);
+  await trx.bulkInsert(
+    RUN_COUNTS_STAGE,
+    RUN_COUNT_COLUMNS,
+    runs.map((r) => [
+      r.officeId,
+      r.scanRunId,
+      r.scannerType,
+      r.startedAt,
+      r.events,
+      r.observed,
+      r.isNew,
+      r.reopened,
+      r.closed,
+    ]),
+  );
+  const sameRun = sql`t.tenant_id = ${tenantId} and t.office_id = s.office_id and t.scan_run_id = s.scan_run_id`;
+  const done = await sql<{ office_id: string; scan_run_id: string }>`select t.office_id, t.scan_run_id
+    from scan_runs t join ${stage} s on ${sameRun} where t.completed_at is not null`.execute(trx.db);
+  refuseCompleted(runEvents, done.rows);
+  await sql`update scan_runs as t set
+      scanner_type = coalesce(t.scanner_type, s.scanner_type),
+      started_at = least(coalesce(t.started_at, s.started_at), s.started_at),
+      events_observed = t.events_observed + s.events_observed,
+      exposures_observed = t.exposures_observed + s.exposures_observed,
+      exposures_new = t.exposures_new + s.exposures_new,
+      exposures_reopened = t.exposures_reopened + s.exposures_reopened,
+      exposures_closed = t.exposures_closed + s.exposures_closed
+    from ${stage} s where ${sameRun}`.execute(trx.db);
+  await sql`insert into scan_runs (tenant_id, office_id, scan_run_id, scanner_type, started_at, events_observed,
+      exposures_observed, exposures_new, exposures_reopened, exposures_closed)
+    select ${tenantId}, s.office_id, s.scan_run_id, s.scanner_type, s.started_at, s.events_observed,
+      s.exposures_observed, s.exposures_new, s.exposures_reopened, s.exposures_closed
+    from ${stage} s where not exists (select 1 from scan_runs t where ${sameRun})`.execute(trx.db);
+}
+
+function refuseCompleted(
+  runEvents: readonly ExposureEvent[],
+  completedRuns: readonly { office_id: string; scan_run_id: string }[],
+): void {
+  if (completedRuns.length === 0) return;
+  const completed = new Set(completedRuns.map((row) => runKeyOf(row.office_id, row.scan_run_id)));
   const refused = runEvents.find((e) => completed.has(runKeyOf(e.officeId, e.scanRunId!)))!;
   throw new ScanRunCompletedError(refused.eventId, refused.officeId, refused.scanRunId!);
 }
