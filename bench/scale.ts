@@ -420,6 +420,8 @@ interface EngineResult {
   paired: PairedWindow[];
   load: { events: number; ms: number };
   peakRssMb: number;
+  /** DuckDB: what its buffer manager held after the late events, by tag (duckdb_memory()), largest first. */
+  memory: { tag: string; bytes: number }[];
   late: { events: number; rate: number };
   databaseBytes: number;
   reopenMs: number;
@@ -653,6 +655,14 @@ async function databaseBytes(store: Store, database: DatabaseConfig): Promise<nu
   return Number(rows[0]?.bytes ?? 0);
 }
 
+/** DuckDB's memory by tag, the part of the RSS its buffer manager accounts for; none on PostgreSQL. */
+async function duckDbMemory(store: Store): Promise<EngineResult['memory']> {
+  if (store.engine !== 'duckdb') return [];
+  const { rows } = await sql<{ tag: string; bytes: number | bigint }>`select tag, memory_usage_bytes as bytes
+    from duckdb_memory() where memory_usage_bytes > 0 order by memory_usage_bytes desc`.execute(store.db);
+  return rows.map((row) => ({ tag: row.tag, bytes: Number(row.bytes) }));
+}
+
 async function engineVersion(store: Store): Promise<string> {
   const { rows } = await sql<{ version: string }>`select version() as version`.execute(store.db);
   return String(rows[0]?.version ?? '').split(' on ')[0] ?? '';
@@ -745,6 +755,7 @@ async function runEngine(engine: Engine, options: Options): Promise<void> {
     console.error(`[${engine}] ${rate(plan.window)} late events`);
     const late = await lateBatch(store, plan);
     const peakAfterIngest = process.resourceUsage().maxRSS;
+    const memory = await duckDbMemory(store);
 
     const server = await listen(config, store, createLogger('silent'));
     await tellParent({ kind: 'serving', url: server.url });
@@ -780,6 +791,7 @@ async function runEngine(engine: Engine, options: Options): Promise<void> {
         paired,
         load,
         peakRssMb: Math.max(peakAfterIngest, process.resourceUsage().maxRSS) / 1024,
+        memory,
         late,
         databaseBytes: bytes,
         reopenMs,
@@ -931,6 +943,16 @@ function engineReport(result: EngineResult & { reads: ReadResult[] }, plan: Plan
           `< ${TARGETS.peakRssMb} MB`,
           verdict(result.peakRssMb < TARGETS.peakRssMb),
         ],
+        ...(result.memory.length > 0
+          ? [
+              [
+                'DuckDB memory after the late events (duckdb_memory())',
+                result.memory.map((m) => `${m.tag} ${mb(m.bytes)}`).join(', '),
+                '',
+                '',
+              ],
+            ]
+          : []),
       ],
     ),
     '',
