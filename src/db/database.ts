@@ -7,11 +7,12 @@ import {
   type DuckDBPreparedStatement,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { type Dialect, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { type Dialect, Kysely, sql, type Transaction } from 'kysely';
 import { DuckDbDialect } from 'kysely-duckdb';
 import pg from 'pg';
 import type { DatabaseConfig, Engine } from '../config.ts';
 import { DomainError } from '../domain.ts';
+import { CurrentSchemaPostgresDialect } from './postgres-introspector.ts';
 import { CommitGate, SerialQueue } from './serial-queue.ts';
 import type { Database } from './tables.ts';
 import { type StoreObserver, type StoreStats, StoreTelemetry } from './telemetry.ts';
@@ -509,7 +510,7 @@ async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store
     ...(queryTimeoutMs ? { statement_timeout: queryTimeoutMs } : {}),
   });
   const telemetry = new StoreTelemetry('postgres', isQueryTimeout);
-  const db = new Kysely<Database>({ dialect: telemetry.dialect(new PostgresDialect({ pool })) });
+  const db = new Kysely<Database>({ dialect: telemetry.dialect(new CurrentSchemaPostgresDialect({ pool })) });
   return {
     engine: 'postgres',
     db,

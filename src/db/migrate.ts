@@ -46,7 +46,8 @@ const REBUILDS_CURRENT = new Set([
 ]);
 
 async function migrator(store: Store, db: Kysely<Database>): Promise<Migrator> {
-  // Kysely looks for its own tables in every schema but creates them in the current one: name it.
+  // Its tables live in the gateway's schema, the current one, where the introspector looks for them
+  // (postgres-introspector.ts): named, so that Kysely qualifies them with it.
   const schema =
     store.engine === 'postgres'
       ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name

@@ -67,6 +67,30 @@ for (const engine of ENGINES) {
       expect(events).toHaveLength(1);
     });
 
+    it.runIf(engine === 'postgres')(
+      'reads only its own schema: another one with migrated tables is neither counted nor read',
+      async () => {
+        const other = await createTestDatabase('postgres');
+        const otherStore = await openStore(other.config);
+        try {
+          await migrateToLatest(otherStore);
+          await otherStore.db.schema.createTable('elsewhere').addColumn('id', 'serial').execute();
+          const s = await open();
+          const first = await migrateToLatest(s);
+          expect(first.results).toHaveLength(MIGRATION_NAMES.length);
+          const names = (await s.db.introspection.getTables({ withInternalKyselyTables: true })).map(
+            (t) => t.name,
+          );
+          expect(names).toContain('kysely_migration');
+          expect(names).not.toContain('elsewhere');
+          expect([...new Set((await s.db.introspection.getTables()).map((t) => t.schema))]).toHaveLength(1);
+        } finally {
+          await otherStore.close();
+          await other.drop();
+        }
+      },
+    );
+
     it('lists the migrations with the time they were applied', async () => {
       const s = await open();
       const before = Date.now() - 1000;
