@@ -23,7 +23,7 @@ if (!values.store) throw new Error('--store takes a PostgreSQL URL or a DuckDB f
 const config = loadConfig(
   values.store.startsWith('postgres')
     ? { DB_TYPE: 'postgres', DATABASE_URL: values.store }
-    : { DB_TYPE: 'duckdb', DUCKDB_PATH: values.store },
+    : { DB_TYPE: 'duckdb', DB_PATH: values.store },
 );
 const store = await openStore(config.database);
 await migrateToLatest(store);
