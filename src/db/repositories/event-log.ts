@@ -581,12 +581,22 @@ async function mergeIntoCurrent(
   const state = CURRENT_COLUMNS.filter(
     (c) => !['tenant_id', 'office_id', 'exposure_id', 'exposure_hash'].includes(c),
   );
-  // The hash list on the target is its only filter, so DuckDB finds the rows through the index.
-  await sql`update exposures_current as t
-    set ${sql.join(state.map((c) => sql`${sql.ref(c)} = ${sql.ref(`m.${c}`)}`))}
-    from ${merged} as m
-    where ${hashIn(sql.ref('t.exposure_hash'), hashes)} and t.exposure_hash = m.exposure_hash
-      and ${sameKey('t', 'm')}`.execute(trx.db);
+  // DuckDB's UPDATE costs per column and per vector it writes, whether the value changed or not: at 10M
+  // events, 2,000 late events spread over the table took 0.92 s to write all 45 columns, most of them
+  // unchanged (a late event is not the latest). So only the columns some row changes are written.
+  const changes = await sql<Record<string, boolean | null>>`select ${sql.join(
+    state.map((c) => sql`bool_or(m.${sql.ref(c)} is distinct from s.${sql.ref(c)}) as ${sql.ref(c)}`),
+  )}
+    from ${merged} as m join ${stored} as s on ${sameKey('s', 'm')}`.execute(trx.db);
+  const changed = state.filter((c) => changes.rows[0]?.[c] === true);
+  if (changed.length > 0) {
+    // The hash list on the target is its only filter, so DuckDB finds the rows through the index.
+    await sql`update exposures_current as t
+      set ${sql.join(changed.map((c) => sql`${sql.ref(c)} = ${sql.ref(`m.${c}`)}`))}
+      from ${merged} as m
+      where ${hashIn(sql.ref('t.exposure_hash'), hashes)} and t.exposure_hash = m.exposure_hash
+        and ${sameKey('t', 'm')}`.execute(trx.db);
+  }
   await inserted.execute(trx.db);
   await countChanges(trx, tenantId, STORED, MERGED);
   const counts = await sql<MergedRow>`
