@@ -39,6 +39,7 @@ import {
 } from './exposure-keys.ts';
 import { exposureKeyConditions } from './exposures.ts';
 import { observeScanRuns } from './scan-runs.ts';
+import { createStage } from './stage.ts';
 
 /** A staged event: its batch within the transaction, and the event. */
 export interface StagedEvent {
@@ -116,39 +117,6 @@ const CURRENT_COLUMNS = [
   ...OPEN_STREAK_COLUMNS,
   'exposure_hash',
 ];
-
-async function createStage(trx: WriteTransaction): Promise<void> {
-  const types: Record<ValueType, string> =
-    trx.engine === 'postgres'
-      ? {
-          text: 'text collate "C"',
-          timestamptz: 'timestamptz',
-          integer: 'integer',
-          double: 'double precision',
-          json: 'jsonb',
-          boolean: 'boolean',
-        }
-      : {
-          text: 'varchar',
-          timestamptz: 'timestamptz',
-          integer: 'integer',
-          double: 'double',
-          json: 'json',
-          boolean: 'boolean',
-        };
-  const definitions = sql.join(STAGE_COLUMNS.map((c) => sql`${sql.ref(c.name)} ${sql.raw(types[c.type])}`));
-  // Neither engine reclaims the rows deleted from a temp table: a stage emptied by DELETE kept every
-  // event the connection ever staged (10M rows at 10M events), and each chunk scanned them all again.
-  // PostgreSQL truncates it at every commit; DuckDB makes it anew.
-  if (trx.engine === 'postgres') {
-    await sql`create temp table if not exists ${sql.table(STAGE)} (${definitions}) on commit delete rows`.execute(
-      trx.db,
-    );
-    await sql`delete from ${sql.table(STAGE)}`.execute(trx.db);
-  } else {
-    await sql`create or replace temp table ${sql.table(STAGE)} (${definitions})`.execute(trx.db);
-  }
-}
 
 /**
  * The fold position of `timestamp, event_id` in SQL, equal to foldPosition(): ISO-8601 in UTC with
@@ -431,7 +399,7 @@ export async function appendEvents(
     : await dropStoredEventIds(trx, tenantId, await dropStoredDedupeKeys(trx, tenantId, distinct));
   if (candidates.length === 0) return results;
 
-  await createStage(trx);
+  await createStage(trx, STAGE, STAGE_COLUMNS);
   await trx.bulkInsert(
     STAGE,
     STAGE_COLUMNS,

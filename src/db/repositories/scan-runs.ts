@@ -20,6 +20,7 @@ import { hashIn, isPostgres, keyHash, keyHashSql } from './exposure-keys.ts';
 import { ScopedConditions, timestampParam } from './filters.ts';
 import { encodeCursor, type Page, type PageArgs, pageOf, planPage, type SortKey } from './pagination.ts';
 import { scopedOffices } from './scope.ts';
+import { createStage } from './stage.ts';
 
 /** A scan run as the API shows it. */
 export interface ScanRun {
@@ -132,24 +133,20 @@ export async function observeScanRuns(
       scanRunId: e.scanRunId!,
       scannerType: null,
       startedAt: e.timestamp,
-      events: 0,
-      observed: 0,
-      isNew: 0,
-      reopened: 0,
-      closed: 0,
+      counts: Object.fromEntries(RUN_COUNTS.map((c) => [c, 0])) as Record<RunCount, number>,
     };
     run.scannerType ??= e.scannerType;
     if (e.timestamp < run.startedAt) run.startedAt = e.timestamp;
-    if (e.eventKind !== INFERRED_KIND) run.events++;
+    if (e.eventKind !== INFERRED_KIND) run.counts.events_observed++;
     runs.set(key, run);
   }
   for (const row of inserted.rows) {
     const run = runs.get(runKeyOf(row.office_id, row.scan_run_id))!;
-    if (!row.observed) run.closed++;
+    if (!row.observed) run.counts.exposures_closed++;
     else {
-      run.observed++;
-      if (row.is_new) run.isNew++;
-      if (row.reopened) run.reopened++;
+      run.counts.exposures_observed++;
+      if (row.is_new) run.counts.exposures_new++;
+      if (row.reopened) run.counts.exposures_reopened++;
     }
   }
   const counts = [...runs.values()];
@@ -157,16 +154,22 @@ export async function observeScanRuns(
   else await addRunCountsDuckDb(trx, tenantId, runEvents, counts);
 }
 
+/** The counts of a run that ingest adds to, as scan_runs names them. */
+const RUN_COUNTS = [
+  'events_observed',
+  'exposures_observed',
+  'exposures_new',
+  'exposures_reopened',
+  'exposures_closed',
+] as const;
+type RunCount = (typeof RUN_COUNTS)[number];
+
 interface RunCounts {
   officeId: string;
   scanRunId: string;
   scannerType: string | null;
   startedAt: string;
-  events: number;
-  observed: number;
-  isNew: number;
-  reopened: number;
-  closed: number;
+  counts: Record<RunCount, number>;
 }
 
 /**
@@ -189,34 +192,21 @@ async function addRunCountsPostgres(
         scanner_type: run.scannerType,
         started_at: run.startedAt,
         completed_at: null,
-        events_observed: run.events,
-        exposures_observed: run.observed,
-        exposures_new: run.isNew,
-        exposures_reopened: run.reopened,
-        exposures_closed: run.closed,
+        ...run.counts,
       })),
     )
     .onConflict((oc) =>
-      oc.columns(['tenant_id', 'office_id', 'scan_run_id']).doUpdateSet((eb) => {
-        const add = (
-          column:
-            | 'events_observed'
-            | 'exposures_observed'
-            | 'exposures_new'
-            | 'exposures_reopened'
-            | 'exposures_closed',
-        ) => sql<number>`${eb.ref(`scan_runs.${column}`)} + ${eb.ref(`excluded.${column}`)}`;
-        return {
-          scanner_type: sql`coalesce(scan_runs.scanner_type, excluded.scanner_type)`,
-          started_at: sql`case when scan_runs.started_at is null or excluded.started_at < scan_runs.started_at
-            then excluded.started_at else scan_runs.started_at end`,
-          events_observed: add('events_observed'),
-          exposures_observed: add('exposures_observed'),
-          exposures_new: add('exposures_new'),
-          exposures_reopened: add('exposures_reopened'),
-          exposures_closed: add('exposures_closed'),
-        };
-      }),
+      oc.columns(['tenant_id', 'office_id', 'scan_run_id']).doUpdateSet((eb) => ({
+        scanner_type: sql`coalesce(scan_runs.scanner_type, excluded.scanner_type)`,
+        started_at: sql`case when scan_runs.started_at is null or excluded.started_at < scan_runs.started_at
+          then excluded.started_at else scan_runs.started_at end`,
+        ...Object.fromEntries(
+          RUN_COUNTS.map((column) => [
+            column,
+            sql<number>`${eb.ref(`scan_runs.${column}`)} + ${eb.ref(`excluded.${column}`)}`,
+          ]),
+        ),
+      })),
     )
     .returning(['office_id', 'scan_run_id', 'completed_at'])
     .execute();
@@ -231,11 +221,7 @@ const RUN_COUNT_COLUMNS: readonly BulkColumn[] = [
   { name: 'scan_run_id', type: 'text' },
   { name: 'scanner_type', type: 'text' },
   { name: 'started_at', type: 'timestamptz' },
-  { name: 'events_observed', type: 'integer' },
-  { name: 'exposures_observed', type: 'integer' },
-  { name: 'exposures_new', type: 'integer' },
-  { name: 'exposures_reopened', type: 'integer' },
-  { name: 'exposures_closed', type: 'integer' },
+  ...RUN_COUNTS.map((name) => ({ name, type: 'integer' as const })),
 ];
 const RUN_COUNTS_STAGE = 'stage_run_counts';
 
@@ -252,9 +238,7 @@ async function addRunCountsDuckDb(
   runs: readonly RunCounts[],
 ): Promise<void> {
   const stage = sql.table(RUN_COUNTS_STAGE);
-  await sql`create or replace temp table ${stage} (office_id varchar, scan_run_id varchar, scanner_type varchar,
-    started_at timestamptz, events_observed integer, exposures_observed integer, exposures_new integer,
-    exposures_reopened integer, exposures_closed integer)`.execute(trx.db);
+  await createStage(trx, RUN_COUNTS_STAGE, RUN_COUNT_COLUMNS);
   await trx.bulkInsert(
     RUN_COUNTS_STAGE,
     RUN_COUNT_COLUMNS,
@@ -263,30 +247,21 @@ async function addRunCountsDuckDb(
       r.scanRunId,
       r.scannerType,
       r.startedAt,
-      r.events,
-      r.observed,
-      r.isNew,
-      r.reopened,
-      r.closed,
+      ...RUN_COUNTS.map((c) => r.counts[c]),
     ]),
   );
   const sameRun = sql`t.tenant_id = ${tenantId} and t.office_id = s.office_id and t.scan_run_id = s.scan_run_id`;
   const done = await sql<{ office_id: string; scan_run_id: string }>`select t.office_id, t.scan_run_id
     from scan_runs t join ${stage} s on ${sameRun} where t.completed_at is not null`.execute(trx.db);
   refuseCompleted(runEvents, done.rows);
+  const counts = (prefix: string) => sql.join(RUN_COUNTS.map((c) => sql.ref(`${prefix}${c}`)));
   await sql`update scan_runs as t set
       scanner_type = coalesce(t.scanner_type, s.scanner_type),
       started_at = least(coalesce(t.started_at, s.started_at), s.started_at),
-      events_observed = t.events_observed + s.events_observed,
-      exposures_observed = t.exposures_observed + s.exposures_observed,
-      exposures_new = t.exposures_new + s.exposures_new,
-      exposures_reopened = t.exposures_reopened + s.exposures_reopened,
-      exposures_closed = t.exposures_closed + s.exposures_closed
+      ${sql.join(RUN_COUNTS.map((c) => sql`${sql.ref(c)} = ${sql.ref(`t.${c}`)} + ${sql.ref(`s.${c}`)}`))}
     from ${stage} s where ${sameRun}`.execute(trx.db);
-  await sql`insert into scan_runs (tenant_id, office_id, scan_run_id, scanner_type, started_at, events_observed,
-      exposures_observed, exposures_new, exposures_reopened, exposures_closed)
-    select ${tenantId}, s.office_id, s.scan_run_id, s.scanner_type, s.started_at, s.events_observed,
-      s.exposures_observed, s.exposures_new, s.exposures_reopened, s.exposures_closed
+  await sql`insert into scan_runs (tenant_id, office_id, scan_run_id, scanner_type, started_at, ${counts('')})
+    select ${tenantId}, s.office_id, s.scan_run_id, s.scanner_type, s.started_at, ${counts('s.')}
     from ${stage} s where not exists (select 1 from scan_runs t where ${sameRun})`.execute(trx.db);
 }
 
