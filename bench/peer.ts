@@ -501,6 +501,7 @@ async function serveChild(side: Side): Promise<void> {
 interface Child {
   side: Side;
   port: number;
+  pid: number;
   /** Statements the server has sent to PostgreSQL so far. */
   statements(): Promise<number>;
   stop(): Promise<void>;
@@ -529,6 +530,7 @@ async function startChild(side: Side, url: string): Promise<Child> {
   return {
     side,
     port: first.port,
+    pid: child.pid!,
     statements: async () => {
       const answer = nextMessage(child, side);
       child.send('statements');
@@ -627,6 +629,55 @@ interface Window {
   p50: number;
   p99: number;
   statementsPerRequest: number;
+  /** CPU time per request, ms: the server's process, every PostgreSQL process, these clients. */
+  cpu: CpuShare;
+}
+
+interface CpuShare {
+  server: number;
+  postgres: number;
+  clients: number;
+}
+
+/** The kernel's clock ticks per second, in which /proc/PID/stat counts CPU time (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** User plus system CPU time of a process so far, ms, from /proc/PID/stat; 0 once it has gone. */
+function processCpuMs(pid: number): number {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
+  // The command name, field 2, is in parentheses and may hold spaces: count fields after its end.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** CPU time so far of every process of the PostgreSQL server (its backends included), ms. */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let comm: string;
+    try {
+      comm = fs.readFileSync(`/proc/${entry}/comm`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (comm.startsWith('postgres')) total += processCpuMs(Number(entry));
+  }
+  return total;
+}
+
+function cpuNow(server: Child): CpuShare {
+  const own = process.cpuUsage();
+  return {
+    server: processCpuMs(server.pid),
+    postgres: postgresCpuMs(),
+    clients: (own.user + own.system) / 1000,
+  };
 }
 
 interface SideResult {
@@ -702,7 +753,9 @@ async function measureSize(dataset: Dataset, options: Options): Promise<SizeResu
       // Either side first in turn, so that neither always follows the other.
       for (const side of round % 2 === 0 ? SIDES : [...SIDES].reverse()) {
         const before = await started[side].statements();
+        const cpuBefore = cpuNow(started[side]);
         const { samples: taken, elapsedMs } = await load(send[side], timing.windowMs);
+        const cpuAfter = cpuNow(started[side]);
         const sent = (await started[side].statements()) - before;
         const latencies = taken.map((s) => s.ms);
         windows[side].push({
@@ -710,6 +763,11 @@ async function measureSize(dataset: Dataset, options: Options): Promise<SizeResu
           p50: percentile(latencies, 50),
           p99: percentile(latencies, 99),
           statementsPerRequest: sent / taken.length,
+          cpu: {
+            server: (cpuAfter.server - cpuBefore.server) / taken.length,
+            postgres: (cpuAfter.postgres - cpuBefore.postgres) / taken.length,
+            clients: (cpuAfter.clients - cpuBefore.clients) / taken.length,
+          },
         });
         samples[side].push(...taken);
       }
@@ -782,7 +840,16 @@ function sizeReport(result: SizeResult): string[] {
     `### the mix (${CONCURRENCY} clients; min / median / max over ${gateway.windows.length} windows per side)`,
     '',
     ...table(
-      ['server', 'req/s', 'p50 ms', 'p99 ms', 'statements/request'],
+      [
+        'server',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'statements/request',
+        'CPU ms/request: server',
+        'PostgreSQL',
+        'clients',
+      ],
       SIDES.map((side) => {
         const windows = result.sides[side].windows;
         return [
@@ -795,6 +862,18 @@ function sizeReport(result: SizeResult): string[] {
           spread(windows.map((w) => w.p99)),
           spread(
             windows.map((w) => w.statementsPerRequest),
+            2,
+          ),
+          spread(
+            windows.map((w) => w.cpu.server),
+            2,
+          ),
+          spread(
+            windows.map((w) => w.cpu.postgres),
+            2,
+          ),
+          spread(
+            windows.map((w) => w.cpu.clients),
             2,
           ),
         ];
@@ -866,7 +945,8 @@ async function main(options: Options): Promise<void> {
     '(the per-office open count), a `count` aggregate added to pg-aggregates (it has only distinctCount per group).',
     `Both: one child process each, the same schema made by the gateway's migrations and analyzed after the load, a pool`,
     `of ${POOL_SIZE} connections, jit=off. Statements: calls of pg's Client.query in the server's process, per request`,
-    '(both count alike; neither opens a transaction for these reads).',
+    '(both count alike; neither opens a transaction for these reads). CPU ms/request: user and system time over',
+    "the window from /proc, of the server's process, of every PostgreSQL process and of the clients here.",
     '',
     'Where the answers cannot be identical: node ids and cursors (each side encodes its own; not compared);',
     'timestamps (ISO in UTC against PostgreSQL text, compared as instants); the summary, which PostGraphile gives',
