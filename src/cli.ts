@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { createApiKey, listApiKeys, revokeApiKey } from './auth/api-keys.ts';
 import { signToken } from './auth/tokens.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { openStore, type Store } from './db/database.ts';
+import { openStore, type Store, WAL_RECOVERED } from './db/database.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from './db/migrate.ts';
 import { rebuildCurrent } from './db/repositories/event-log.ts';
 import { rebuildRollups } from './db/repositories/event-rollups.ts';
@@ -43,12 +43,16 @@ Commands:
 
 Environment: DB_TYPE (duckdb|postgres), DB_PATH, DATABASE_URL; see README.md.`;
 
+function warnWalRecovered(reason: string): void {
+  console.error(`exposure-gateway: ${WAL_RECOVERED} (${reason})`);
+}
+
 /** Resolves to the exit code, or to nothing for 0. */
 // biome-ignore lint/suspicious/noConfusingVoidType: most commands have no exit code of their own.
 type Command = (config: Config, args: string[]) => Promise<number | void>;
 
 async function withStore<T>(config: Config, work: (store: Store) => Promise<T>, migrate = true): Promise<T> {
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, { onWalRecovered: warnWalRecovered });
   try {
     if (migrate) await migrateToLatest(store);
     return await work(store);

@@ -235,7 +235,8 @@ export type ErrorCode =
   | 'SCAN_RUN_COMPLETED'
   | 'RATE_LIMITED'
   | 'OVERLOADED'
-  | 'CHANGE_FEED_INTERRUPTED';
+  | 'CHANGE_FEED_INTERRUPTED'
+  | 'STORE_FAILED';
 
 /** A disposition status that clears the decision: the exposure is undecided again. */
 export const NO_DISPOSITION = 'none';

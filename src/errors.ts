@@ -15,6 +15,7 @@ const HTTP_STATUS: Partial<Record<ClientErrorCode, number>> = {
   CSRF_HEADER_REQUIRED: 403,
   RATE_LIMITED: 429,
   OVERLOADED: 503,
+  STORE_FAILED: 503,
 };
 
 /** A refusal that passes with time says when to come back: `retryAfterSeconds`, also as Retry-After. */

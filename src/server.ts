@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import onHeaders from 'on-headers';
 import { Admission } from './admission.ts';
 import { type Config, ConfigError } from './config.ts';
-import { openStore, type Store } from './db/database.ts';
+import { openStore, type Store, WAL_RECOVERED } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { refusal } from './errors.ts';
 import { ChangeFeed } from './ingest/changes.ts';
@@ -180,7 +180,9 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   assertAuthConfigured(config);
   const logger = options.logger ?? createLogger(config.logLevel);
   const log = logger.child({ component: 'server' });
-  const store = options.store ?? (await openStore(config.database));
+  const store =
+    options.store ??
+    (await openStore(config.database, { onWalRecovered: (reason) => log.warn({ reason }, WAL_RECOVERED) }));
   let running: RunningServer;
   try {
     const { results = [] } = await migrateToLatest(store);

@@ -58,6 +58,8 @@ export interface StoreOptions {
   readers?: number;
   /** Prepared statements kept per DuckDB connection; 0 prepares every statement afresh. */
   statementCacheSize?: number;
+  /** Told when a DuckDB file's WAL had to be replayed by attaching the file (openDuckDbInstance()). */
+  onWalRecovered?: (reason: string) => void;
 }
 
 export async function openStore(config: DatabaseConfig, options: StoreOptions = {}): Promise<Store> {
@@ -72,6 +74,36 @@ export class QueryTimeoutError extends DomainError {
   constructor(readonly timeoutMs: number) {
     super('QUERY_TIMEOUT', queryTimeoutMessage(timeoutMs));
   }
+}
+
+/**
+ * DuckDB could not commit a write for want of memory or disk, or failed inside. DuckDB 1.5 may then keep
+ * a table in memory that no longer matches its file (its next checkpoint fails with "Corrupted in-memory
+ * column", a FATAL error), so the store takes no more reads or writes until the process opens it again.
+ * Nothing committed is lost: the WAL holds every committed transaction, and opening replays it (see
+ * openDuckDbInstance()).
+ */
+export class StoreFailedError extends DomainError {
+  override name = 'StoreFailedError';
+  constructor(cause: Error) {
+    super(
+      'STORE_FAILED',
+      `the database could not commit a write (${firstLine(cause.message)}); this gateway takes no more reads or writes until it is restarted, and committed data is kept`,
+    );
+    this.cause = cause;
+  }
+}
+
+const firstLine = (text: string) => text.split('\n', 1)[0]!.trim();
+
+/**
+ * A COMMIT that failed and left DuckDB unfit for use: any failure but a constraint violation or a
+ * write-write conflict, which DuckDB rolls back cleanly.
+ */
+function isUnsafeCommitFailure(error: unknown): boolean {
+  return !/^(Constraint Error|TransactionContext Error: Catalog write-write conflict|TransactionContext Error: Conflict)/.test(
+    (error as Error | null)?.message ?? '',
+  );
 }
 
 /** What a client is told of a cancelled read, on either engine. */
@@ -178,14 +210,25 @@ export class SerialDuckDbConnection {
     this.raw.closeSync();
   }
 
-  /** A COMMIT, or any statement outside a transaction, makes data visible: it passes through the gate. */
+  /**
+   * A COMMIT, or any statement outside a transaction, makes data visible: it passes through the gate. A
+   * COMMIT that fails unsafely closes the gate (StoreFailedError); the ROLLBACK that Kysely sends then
+   * (outside the transaction, so through the gate) fails with the same error, where DuckDB, which has
+   * ended the transaction itself, would answer "no transaction is active" and hide why.
+   */
   async #write(text: string, values?: DuckDBValue[]) {
-    const publishes = !this.#inTransaction || COMMIT.test(text);
+    const { gate } = this.options;
+    const commits = COMMIT.test(text);
+    const publishes = !this.#inTransaction || commits;
     if (BEGIN.test(text)) this.#inTransaction = true;
     else if (END.test(text)) this.#inTransaction = false;
-    return publishes
-      ? this.options.gate.commit(() => this.raw.run(text, values))
-      : this.raw.run(text, values);
+    if (!publishes) return this.raw.run(text, values);
+    try {
+      return await gate.commit(() => this.raw.run(text, values));
+    } catch (error) {
+      if (commits && isUnsafeCommitFailure(error)) throw gate.close(new StoreFailedError(error as Error));
+      throw error;
+    }
   }
 
   async #read(text: string, values?: DuckDBValue[]) {
@@ -326,7 +369,7 @@ function duckDbKysely(pool: DuckDbConnectionPool, telemetry: StoreTelemetry): Ky
 async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promise<Store> {
   const file = config.duckdbPath;
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const instance = await DuckDBInstance.create(file);
+  const instance = await openDuckDbInstance(file, options);
   try {
     await applyDuckDbSettings(instance, config);
   } catch (error) {
@@ -380,7 +423,9 @@ async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promis
       await writes.run(async () => {
         await writerDb.destroy();
         await readerDb.destroy();
-        await writerConnection.raw.run('CHECKPOINT');
+        // After a failed commit the checkpoint would write the broken table (a FATAL error): the WAL
+        // keeps what was committed, for the next open to replay.
+        if (!gate.closedBy) await writerConnection.raw.run('CHECKPOINT');
         writerPool.closeAll();
         readerPool.closeAll();
         instance.closeSync();
@@ -430,6 +475,40 @@ export class CheckpointThreshold {
   async afterWrite(connection: DuckDBConnection): Promise<void> {
     this.#writes = (this.#writes + 1) % CheckpointThreshold.EVERY;
     if (this.#writes === 0) await this.apply(connection);
+  }
+}
+
+/** What an operator is told when openDuckDbInstance() had to replay the WAL by attaching the file. */
+export const WAL_RECOVERED =
+  "the DuckDB file's write-ahead log was replayed by attaching the file, as DuckDB could not replay it when opening the file; every committed write is kept";
+
+/**
+ * Opens the file. After a commit that failed (StoreFailedError), DuckDB 1.5 cannot replay the WAL when it
+ * opens the file as its main database (an INTERNAL error: "GetDefaultDatabase with no default database
+ * set"), though the WAL is sound: attached to another database, the file replays it. So such a file is
+ * attached to an in-memory database and checkpointed there, which moves the WAL into the file, then opened.
+ */
+async function openDuckDbInstance(file: string, options: StoreOptions): Promise<DuckDBInstance> {
+  try {
+    return await DuckDBInstance.create(file);
+  } catch (error) {
+    const reason = (error as Error).message;
+    if (file === ':memory:' || !reason.includes('Failure while replaying WAL')) throw error;
+    const helper = await DuckDBInstance.create(':memory:');
+    try {
+      const connection = await helper.connect();
+      try {
+        await connection.run(`ATTACH '${file.replaceAll("'", "''")}' AS recovered`);
+        await connection.run('CHECKPOINT recovered');
+        await connection.run('DETACH recovered');
+      } finally {
+        connection.closeSync();
+      }
+    } finally {
+      helper.closeSync();
+    }
+    options.onWalRecovered?.(firstLine(reason));
+    return DuckDBInstance.create(file);
   }
 }
 

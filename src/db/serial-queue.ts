@@ -27,20 +27,41 @@ export class SerialQueue {
  * Keeps reads and commits apart: a commit waits for the reads under way and holds back the reads that
  * arrive meanwhile, and `version` counts the commits. So a read runs entirely between two commits, and a
  * reader can tell whether any commit happened since it last looked. Commits come one at a time.
+ *
+ * Once closed (a commit failed in a way that leaves the database unfit for use), every read and commit
+ * that comes after fails with the error it was closed with.
  */
 export class CommitGate {
   #reads = 0;
   #commit: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   #version = 0;
+  #closedBy: Error | undefined;
 
   /** Commits so far. */
   get version(): number {
     return this.#version;
   }
 
+  /** The error the gate was closed with, if it was. */
+  get closedBy(): Error | undefined {
+    return this.#closedBy;
+  }
+
+  /** Refuses every read and commit from now on with `error`, which it returns. */
+  close<E extends Error>(error: E): E {
+    this.#closedBy ??= error;
+    return error;
+  }
+
+  /** Throws the error the gate was closed with, if it was. */
+  #assertOpen(): void {
+    if (this.#closedBy) throw this.#closedBy;
+  }
+
   async read<T>(work: () => Promise<T>): Promise<T> {
     while (this.#commit) await this.#commit;
+    this.#assertOpen();
     this.#reads++;
     try {
       return await work();
@@ -51,6 +72,7 @@ export class CommitGate {
   }
 
   async commit<T>(work: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
     let done!: () => void;
     this.#commit = new Promise((resolve) => {
       done = resolve;
