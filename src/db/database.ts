@@ -13,6 +13,7 @@ import pg from 'pg';
 import type { DatabaseConfig, Engine } from '../config.ts';
 import { DomainError } from '../domain.ts';
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.ts';
+import { MAX_PAGE_SIZE } from './repositories/pagination.ts';
 import { CommitGate, SerialQueue } from './serial-queue.ts';
 import type { Database } from './tables.ts';
 import { type StoreObserver, type StoreStats, StoreTelemetry } from './telemetry.ts';
@@ -131,6 +132,19 @@ export const DUCKDB_DEFAULT_THREADS = 1;
 
 /** Prepared statements kept per DuckDB reader connection, by SQL text. */
 export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Session settings of the reader connections. A page of exposures is a top-N of the scope's rows; DuckDB
+ * sorts only the sort columns and fetches the rest of the page's rows afterwards by row id (late
+ * materialization) when the limit is at most late_materialization_max_rows, and the fetch skips the row
+ * groups without them when the row ids are at most dynamic_or_filter_threshold (an IN filter on the
+ * scan). Both default to 50, which a page of 50 (a limit of 51) already exceeds: it then sorts every
+ * column of every match, 78-83 ms against 36-50 ms for 1M exposures. So both cover the largest page.
+ */
+const READER_SETTINGS = [
+  `SET late_materialization_max_rows = ${MAX_PAGE_SIZE + 1}`,
+  `SET dynamic_or_filter_threshold = ${MAX_PAGE_SIZE + 1}`,
+];
 
 /** Starts or ends a transaction: kysely-duckdb sends BEGIN TRANSACTION, COMMIT and ROLLBACK. */
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
@@ -318,6 +332,9 @@ class DuckDbConnectionPool {
       const raw = await instance.connect();
       // Timestamps come back as UTC text whatever the process TZ is.
       await raw.run("SET TimeZone = 'UTC'");
+      if (options.role === 'reader') {
+        for (const setting of READER_SETTINGS) await raw.run(setting);
+      }
       const connection = new SerialDuckDbConnection(raw, options);
       pool.connections.push(connection);
       pool.#idle.push(connection);

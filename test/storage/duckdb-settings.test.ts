@@ -1,10 +1,13 @@
 /** DUCKDB_THREADS and DUCKDB_MEMORY_LIMIT: parsed from the environment and applied when the store opens. */
 
 import { DuckDBInstance } from '@duckdb/node-api';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, type DatabaseConfig, loadConfig } from '../../src/config.ts';
 import { CheckpointThreshold, DUCKDB_DEFAULT_THREADS, openStore, type Store } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { MAX_PAGE_SIZE } from '../../src/db/repositories/pagination.ts';
+import type { Database } from '../../src/db/tables.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../helpers/engines.ts';
 
 describe('DuckDB settings in the environment', () => {
@@ -119,6 +122,24 @@ for (const engine of ENGINES) {
           connection.closeSync();
           instance.closeSync();
         }
+      });
+
+      it('lets readers sort a page of up to MAX_PAGE_SIZE exposures by its sort columns alone', async () => {
+        const s = await open({});
+        await migrateToLatest(s);
+        const settings = async (db: Kysely<Database>) =>
+          (
+            await sql<{ rows: unknown; filters: unknown }>`select
+              current_setting('late_materialization_max_rows') as rows,
+              current_setting('dynamic_or_filter_threshold') as filters`.execute(db)
+          ).rows.map((row) => [Number(row.rows), Number(row.filters)]);
+        expect(await settings(s.db)).toEqual([[MAX_PAGE_SIZE + 1, MAX_PAGE_SIZE + 1]]);
+        // The writer keeps DuckDB's defaults: its joins are the merge's, not pages.
+        expect(await s.write((trx) => settings(trx.db))).toEqual([[50, 50]]);
+        // Late materialization: the top-N sorts row ids and sort columns, then joins the page's rows back.
+        const { rows } = await sql<{ explain_value: string }>`explain select * from exposures_current
+          where tenant_id = 'acme' order by last_seen desc limit ${sql.lit(MAX_PAGE_SIZE + 1)}`.execute(s.db);
+        expect(rows.map((row) => row.explain_value).join('\n')).toMatch(/rowid/);
       });
 
       it('refuses a memory limit DuckDB cannot read', async () => {
