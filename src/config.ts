@@ -99,6 +99,7 @@ const schema = z
     REQUESTS_MAX_QUEUED: z.coerce.number().int().min(0).default(1024),
     REQUESTS_QUEUE_TIMEOUT_MS: positiveInt(10_000),
     DUCKDB_THREADS: z.coerce.number().int().positive().optional(),
+    STATEMENT_CACHE_SIZE: z.coerce.number().int().min(0).optional(),
     DUCKDB_MEMORY_LIMIT: z
       .string()
       .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$/i, 'must be a size such as 512MB or 2GB')
@@ -138,6 +139,11 @@ export interface DatabaseConfig {
   duckdbThreads?: number;
   /** DuckDB memory limit such as '2GB'; unset: DuckDB's default, 80% of RAM. */
   duckdbMemoryLimit?: string;
+  /**
+   * Prepared statements kept per connection for reads, by SQL text; 0 prepares none. Unset: each engine's
+   * default (src/db/database.ts).
+   */
+  statementCacheSize?: number;
 }
 
 export interface IngestConfig {
@@ -239,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       queryTimeoutMs: e.QUERY_TIMEOUT_MS,
       ...(e.DUCKDB_THREADS ? { duckdbThreads: e.DUCKDB_THREADS } : {}),
       ...(e.DUCKDB_MEMORY_LIMIT ? { duckdbMemoryLimit: e.DUCKDB_MEMORY_LIMIT } : {}),
+      ...(e.STATEMENT_CACHE_SIZE !== undefined ? { statementCacheSize: e.STATEMENT_CACHE_SIZE } : {}),
     },
     changeFeed: e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {},
     host: e.HOST,

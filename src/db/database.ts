@@ -1,4 +1,5 @@
 /** Opens the store on either engine: one Kysely<Database> for reads and a serialized writer for writes. */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -57,7 +58,7 @@ export interface Store {
 export interface StoreOptions {
   /** DuckDB reader connections. */
   readers?: number;
-  /** Prepared statements kept per DuckDB connection; 0 prepares every statement afresh. */
+  /** Prepared statements kept per connection for reads; 0 prepares none. Overrides the configuration's. */
   statementCacheSize?: number;
   /** Told when a DuckDB file's WAL had to be replayed by attaching the file (openDuckDbInstance()). */
   onWalRecovered?: (reason: string) => void;
@@ -66,7 +67,11 @@ export interface StoreOptions {
 export async function openStore(config: DatabaseConfig, options: StoreOptions = {}): Promise<Store> {
   return config.engine === 'duckdb'
     ? openDuckDb(config, options)
-    : openPostgres(requirePostgresUrl(config), config.queryTimeoutMs);
+    : openPostgres(
+        requirePostgresUrl(config),
+        config.queryTimeoutMs,
+        options.statementCacheSize ?? config.statementCacheSize ?? POSTGRES_STATEMENT_CACHE_SIZE,
+      );
 }
 
 /** A read ran longer than the configured query timeout and was cancelled. */
@@ -399,7 +404,7 @@ async function openDuckDb(config: DatabaseConfig, options: StoreOptions): Promis
     gate,
     role: 'reader',
     timeoutMs: config.queryTimeoutMs,
-    cacheSize: options.statementCacheSize ?? STATEMENT_CACHE_SIZE,
+    cacheSize: options.statementCacheSize ?? config.statementCacheSize ?? STATEMENT_CACHE_SIZE,
   });
   const writerConnection = writerPool.connections[0]!;
   const telemetry = new StoreTelemetry('duckdb', isQueryTimeout);
@@ -599,12 +604,81 @@ function withSessionDefaults(url: string): string {
   return parsed.toString();
 }
 
-async function openPostgres(url: string, queryTimeoutMs?: number): Promise<Store> {
+/**
+ * Prepared statements kept per PostgreSQL connection: as PostGraphile keeps. Each holds its plan in the
+ * server's backend.
+ */
+export const POSTGRES_STATEMENT_CACHE_SIZE = 100;
+
+/**
+ * Runs a connection's reads (a SELECT or WITH with parameters, outside a transaction) as named prepared
+ * statements, the name a digest of the SQL text, and keeps the `cacheSize` most recently used, deallocating
+ * the others. PostgreSQL then parses each read once per connection, and after five runs may keep a generic
+ * plan (plan_cache_mode auto: only when its estimated cost is no worse than the custom plans'): on the
+ * dashboard mix at demo size, PostgreSQL's CPU per request fell from 1.15-1.28 ms to 0.46-0.51 ms (0.85-1.03
+ * ms with custom plans only). Writes keep unnamed statements: they run in transactions, once per batch.
+ */
+function prepareReads(client: pg.PoolClient, cacheSize: number): void {
+  // The pool's clients are pg.Client: query() takes (text, values) as Kysely calls it, and other forms
+  // (a config object, a cursor) that pass through untouched.
+  const query = client.query.bind(client) as (config: unknown, values?: unknown) => Promise<pg.QueryResult>;
+  const parsed = (client as unknown as { connection: { parsedStatements: Record<string, string> } })
+    .connection.parsedStatements;
+  /** Names prepared on this connection, least recently used first. */
+  const names = new Set<string>();
+  let inTransaction = false;
+  const prepared = async (text: string, values: unknown[]) => {
+    const name = `q${createHash('sha1').update(text).digest('hex').slice(0, 30)}`;
+    if (names.delete(name)) names.add(name);
+    else {
+      if (names.size >= cacheSize) {
+        const [oldest] = names;
+        names.delete(oldest!);
+        // Awaited before the next statement: pg would send a name it believes parsed without Parse.
+        await query(`deallocate ${oldest}`);
+        delete parsed[oldest!];
+      }
+      names.add(name);
+    }
+    try {
+      return await query({ name, text, values });
+    } catch (error) {
+      if (!isStalePlan(error)) throw error;
+      // A migration changed what the statement returns (another gateway's, during a rolling upgrade):
+      // PostgreSQL refuses to run the old plan. Prepared again, it reads the table as it is now.
+      await query(`deallocate ${name}`);
+      delete parsed[name];
+      return query({ name, text, values });
+    }
+  };
+  (client as { query: unknown }).query = (config: unknown, values?: unknown) => {
+    if (typeof config !== 'string' || !Array.isArray(values)) return query(config, values);
+    if (BEGIN.test(config)) inTransaction = true;
+    else if (END.test(config)) inTransaction = false;
+    return !inTransaction && values.length > 0 && READ.test(config)
+      ? prepared(config, values)
+      : query(config, values);
+  };
+}
+
+const READ = /^\s*(select|with)\b/i;
+
+/** PostgreSQL's refusal to run a prepared statement whose result columns a schema change altered. */
+const isStalePlan = (error: unknown) =>
+  (error as { code?: unknown } | null)?.code === '0A000' &&
+  /cached plan must not change result type/.test((error as Error).message);
+
+async function openPostgres(
+  url: string,
+  queryTimeoutMs: number | undefined,
+  cacheSize: number,
+): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: withSessionDefaults(url),
     max: 10,
     ...(queryTimeoutMs ? { statement_timeout: queryTimeoutMs } : {}),
   });
+  if (cacheSize > 0) pool.on('connect', (client) => prepareReads(client, cacheSize));
   const telemetry = new StoreTelemetry('postgres', isQueryTimeout);
   const db = new Kysely<Database>({ dialect: telemetry.dialect(new CurrentSchemaPostgresDialect({ pool })) });
   return {

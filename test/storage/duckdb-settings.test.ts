@@ -16,6 +16,15 @@ describe('DuckDB settings in the environment', () => {
     expect(config.database).toMatchObject({ duckdbThreads: 2, duckdbMemoryLimit: '512MB' });
   });
 
+  it('read STATEMENT_CACHE_SIZE for either engine, 0 included, and leave it out when unset', () => {
+    expect(loadConfig({ STATEMENT_CACHE_SIZE: '0' }).database.statementCacheSize).toBe(0);
+    expect(loadConfig({ STATEMENT_CACHE_SIZE: '32' }).database.statementCacheSize).toBe(32);
+    expect(loadConfig({}).database).not.toHaveProperty('statementCacheSize');
+    for (const bad of ['-1', '2.5', 'many']) {
+      expect(() => loadConfig({ STATEMENT_CACHE_SIZE: bad })).toThrow('STATEMENT_CACHE_SIZE');
+    }
+  });
+
   it('are left out when unset', () => {
     const { database } = loadConfig({});
     expect(database).not.toHaveProperty('duckdbThreads');

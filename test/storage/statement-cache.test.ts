@@ -138,6 +138,59 @@ for (const engine of ENGINES) {
   });
 }
 
+describe('prepared reads on PostgreSQL', () => {
+  let database: TestDatabase;
+  let store: Store;
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    store = await openStore(database.config, { statementCacheSize: 2 });
+    await store.exclusive(async (db) => {
+      await sql`create table cache_probe (id integer, label varchar(20))`.execute(db);
+      await sql`insert into cache_probe values (1, 'one'), (2, 'two'), (3, 'three')`.execute(db);
+    });
+  });
+  afterAll(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  /** The statements prepared on the connection that runs it: one at a time, the pool hands out the same. */
+  const prepared = async () =>
+    (
+      await sql<{
+        statement: string;
+      }>`select statement from pg_prepared_statements order by prepare_time`.execute(store.db)
+    ).rows.map((row) => row.statement);
+
+  it('prepares reads with parameters, keeps the most recently used, and leaves writes unprepared', async () => {
+    const byLabel = (label: string) =>
+      sql<{ id: number }>`select id from cache_probe where label = ${label}`.execute(store.db);
+    for (const min of [1, 2, 3]) expect((await idsFrom(store.db, min)).rows).toHaveLength(4 - min);
+    expect((await byLabel('two')).rows).toEqual([{ id: 2 }]);
+    expect(await prepared()).toEqual([
+      expect.stringContaining('where id >= $1'),
+      expect.stringContaining('where label = $1'),
+    ]);
+    const third = await sql<{
+      n: number;
+    }>`select cast(count(*) as integer) as n from cache_probe where id < ${3}`.execute(store.db);
+    expect(third.rows).toEqual([{ n: 2 }]);
+    // The least recently used went; the statement it was runs again, prepared afresh.
+    expect(await prepared()).toEqual([
+      expect.stringContaining('where label = $1'),
+      expect.stringContaining('id < $1'),
+    ]);
+    expect((await idsFrom(store.db, 2)).rows).toHaveLength(2);
+    await store.write((trx) => sql`update cache_probe set label = ${'deux'} where id = ${2}`.execute(trx.db));
+    await store.write((trx) => sql`select id from cache_probe where id > ${0}`.execute(trx.db));
+    expect(await prepared()).toEqual([
+      expect.stringContaining('id < $1'),
+      expect.stringContaining('where id >= $1'),
+    ]);
+    expect((await byLabel('deux')).rows).toEqual([{ id: 2 }]);
+  });
+});
+
 describe('SerialDuckDbConnection', () => {
   let instance: DuckDBInstance;
   beforeAll(async () => {
