@@ -76,6 +76,8 @@ it(
         const [, p50One, p99One, , verdictOne, p50Eight, p99Eight] = cells(section!, read);
         for (const figure of [p50One, p99One, p50Eight, p99Eight]) {
           expect(figure, `${engine}: ${read}`).toMatch(NUMBER);
+          // A failed request is reported after the figure: every one must have had its answer.
+          expect(figure, `${engine}: ${read}`).not.toContain('failed');
         }
         expect(verdictOne, `${engine}: ${read}`).toMatch(VERDICT);
       }
