@@ -838,8 +838,8 @@ async function runEngine(engine: Engine, options: Options): Promise<void> {
 }
 
 /**
- * The main tenant's next events after the paired windows, ingested by a process that opens the full
- * store as `exposure-gateway ingest` does: its peak RSS is what an operator's ingest costs at this size,
+ * The other tenant's next events (plan.fresh), ingested by a process that opens the full store as
+ * `exposure-gateway ingest` does: its peak RSS is what an operator's ingest costs at this size,
  * with none of the loading process's cache of table blocks (DuckDB keeps those up to its memory limit).
  */
 async function freshProcessIngest(

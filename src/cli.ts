@@ -145,7 +145,11 @@ const commands: Record<string, Command> = {
       options: { db: { type: 'string' }, 'seed-only': { type: 'boolean', default: false } },
     });
     const { runDemo } = await import('./demo/demo.ts');
-    await runDemo(config, { ...(values.db ? { dbPath: values.db } : {}), serve: !values['seed-only'] });
+    await runDemo(config, {
+      ...(values.db ? { dbPath: values.db } : {}),
+      serve: !values['seed-only'],
+      onWalRecovered: warnWalRecovered,
+    });
   },
 
   async token(config, args) {

@@ -108,6 +108,8 @@ export interface DemoOptions {
   dbPath?: string;
   /** false: seed and exit. */
   serve: boolean;
+  /** Told when the DuckDB file's WAL had to be replayed by attaching the file (src/db/database.ts). */
+  onWalRecovered?: (reason: string) => void;
 }
 
 /** Seeds the demo tenant, then serves it in demo mode until SIGTERM/SIGINT. */
@@ -118,7 +120,10 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<voi
       : // The demo's own file, with the DuckDB settings and query timeout of the configuration.
         { ...config.database, duckdbPath: path.resolve(options.dbPath ?? DEFAULT_DEMO_DB) };
   const where = database.engine === 'duckdb' ? database.duckdbPath : 'PostgreSQL (DATABASE_URL)';
-  const store = await openStore(database);
+  const store = await openStore(
+    database,
+    options.onWalRecovered ? { onWalRecovered: options.onWalRecovered } : {},
+  );
   let seeded: SeedResult;
   try {
     await migrateToLatest(store);
