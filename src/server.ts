@@ -180,9 +180,15 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   assertAuthConfigured(config);
   const logger = options.logger ?? createLogger(config.logLevel);
   const log = logger.child({ component: 'server' });
+  const databaseLog = logger.child({ component: 'database' });
   const store =
     options.store ??
-    (await openStore(config.database, { onWalRecovered: (reason) => log.warn({ reason }, WAL_RECOVERED) }));
+    (await openStore(config.database, {
+      onWalRecovered: (reason) => log.warn({ reason }, WAL_RECOVERED),
+      // A WARNING says something went wrong; a NOTICE (such as "already exists, skipping") does not.
+      onNotice: ({ severity, message }) =>
+        databaseLog[severity === 'WARNING' ? 'warn' : 'debug']({ severity }, message),
+    }));
   let running: RunningServer;
   try {
     const { results = [] } = await migrateToLatest(store);

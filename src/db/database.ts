@@ -62,6 +62,18 @@ export interface StoreOptions {
   statementCacheSize?: number;
   /** Told when a DuckDB file's WAL had to be replayed by attaching the file (openDuckDbInstance()). */
   onWalRecovered?: (reason: string) => void;
+  /**
+   * Told of each message a PostgreSQL server sends besides results (NOTICE, WARNING, and the plans that
+   * auto_explain sends at its log_level notice); DuckDB sends none.
+   */
+  onNotice?: (notice: ServerNotice) => void;
+}
+
+/** A message from the database server that is neither a result nor an error. */
+export interface ServerNotice {
+  /** NOTICE, WARNING, INFO, DEBUG or LOG. */
+  severity: string;
+  message: string;
 }
 
 export async function openStore(config: DatabaseConfig, options: StoreOptions = {}): Promise<Store> {
@@ -71,6 +83,7 @@ export async function openStore(config: DatabaseConfig, options: StoreOptions = 
         requirePostgresUrl(config),
         config.queryTimeoutMs,
         options.statementCacheSize ?? config.statementCacheSize ?? POSTGRES_STATEMENT_CACHE_SIZE,
+        options.onNotice,
       );
 }
 
@@ -672,6 +685,7 @@ async function openPostgres(
   url: string,
   queryTimeoutMs: number | undefined,
   cacheSize: number,
+  onNotice: StoreOptions['onNotice'],
 ): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: withSessionDefaults(url),
@@ -679,6 +693,13 @@ async function openPostgres(
     ...(queryTimeoutMs ? { statement_timeout: queryTimeoutMs } : {}),
   });
   if (cacheSize > 0) pool.on('connect', (client) => prepareReads(client, cacheSize));
+  if (onNotice) {
+    pool.on('connect', (client) =>
+      client.on('notice', (notice) =>
+        onNotice({ severity: notice.severity ?? 'NOTICE', message: notice.message ?? '' }),
+      ),
+    );
+  }
   const telemetry = new StoreTelemetry('postgres', isQueryTimeout);
   const db = new Kysely<Database>({ dialect: telemetry.dialect(new CurrentSchemaPostgresDialect({ pool })) });
   return {
