@@ -5,9 +5,7 @@
  * Each run closes what it measures: run it again and it takes the next office.
  *
  * With --explain on PostgreSQL, the server's auto_explain module reports each statement of the completion
- * that ran 1 ms or more, the statements of triggers included: its plan with the rows each node returned,
- * the shared buffers it hit, read from the operating system and wrote out, and the WAL it wrote. The
- * module is loaded per session, which takes a superuser (as on the bench's machine).
+ * that ran 1 ms or more, the statements of triggers included (withAutoExplain()).
  *
  *   tsx bench/complete-run.ts --store postgres://...|FILE.duckdb [--tenant acme] [--explain]
  */
@@ -16,7 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { openStore } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { completeScanRun } from '../src/ingest/scan-runs.ts';
-import { benchOptions, completionGroups } from './support.ts';
+import { benchOptions, completionGroups, condensedPlan, isPlanReport, withAutoExplain } from './support.ts';
 
 const USAGE = `usage: tsx bench/complete-run.ts --store postgres://...|FILE.duckdb [--tenant acme] [--explain]`;
 
@@ -41,7 +39,7 @@ const plans: string[] = [];
 let measuring = false;
 const store = await openStore(config.database, {
   onNotice: ({ message }) => {
-    if (measuring && message.startsWith('duration:')) plans.push(message);
+    if (measuring && isPlanReport(message)) plans.push(message);
   },
 });
 await migrateToLatest(store);
@@ -86,45 +84,5 @@ for (const [key, entry] of [...spent].sort((a, b) => b[1].ms - a[1].ms)) {
     `  ${key.padEnd(44)} ${String(entry.statements).padStart(4)} statements ${entry.ms.toFixed(1).padStart(9)} ms`,
   );
 }
-for (const plan of plans) console.log(`\n${condensed(plan)}`);
+for (const plan of plans) console.log(`\n${condensedPlan(plan)}`);
 await store.close();
-
-/** The URL with auto_explain loaded in each session, reporting to the client as notices. */
-function withAutoExplain(url: string): string {
-  const parsed = new URL(url);
-  const settings = [
-    'session_preload_libraries=auto_explain',
-    'auto_explain.log_min_duration=1',
-    'auto_explain.log_analyze=on',
-    'auto_explain.log_buffers=on',
-    'auto_explain.log_wal=on',
-    'auto_explain.log_timing=off',
-    'auto_explain.log_nested_statements=on',
-    'auto_explain.log_level=notice',
-  ];
-  const own = parsed.searchParams.get('options');
-  parsed.searchParams.set('options', [own, ...settings.map((s) => `-c ${s}`)].filter(Boolean).join(' '));
-  return parsed.toString();
-}
-
-/**
- * A report of auto_explain, shorter: its duration, the statement's first 160 characters on one line, and
- * of the plan the nodes with their rows, the tuples an upsert wrote, the buffers and the WAL.
- */
-function condensed(report: string): string {
-  const [first = '', ...lines] = report.split('\n');
-  // The statement runs from "Query Text:" to the plan's first node, the first line with its cost.
-  const root = lines.findIndex((line) => /\(cost=[\d.]+\.\.[\d.]+ rows=/.test(line));
-  const statement = lines
-    .slice(0, root)
-    .join(' ')
-    .replace(/^\s*Query Text:/, '')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 160);
-  const kept = lines
-    .slice(root)
-    .filter((line) => /\(cost=|Buffers:|WAL:|Tuples Inserted|Conflicting Tuples|Trigger /.test(line))
-    .map((line) => line.replace(/ {2}\(cost=[^)]*\)/, ''));
-  return [`${first.replace(/\s+plan:$/, '')}  ${statement}`, ...kept].join('\n');
-}

@@ -5,7 +5,8 @@
  * late events, serve the dashboard reads over HTTP to clients in this process (1 and 8 at a time), then
  * the database size, the time to open it again, the completion of scan runs over an office with about
  * 20,000 open exposures and over the busiest, and a full rebuild of the current state; with --explain,
- * the plans of the SQL behind each read. Targets are printed next to the figures; a missed one is
+ * the plans of the SQL behind each read, and on PostgreSQL what the statements of a write read and wrote
+ * (explainWrites()). Targets are printed next to the figures; a missed one is
  * reported, never a failure.
  *
  *   tsx bench/scale.ts [--events 10M] [--engines duckdb,postgres] [--out FILE] [--keep DIR] [--explain] [--quick]
@@ -51,9 +52,12 @@ import {
   benchOptions,
   COMPLETION_OPEN,
   completionGroups,
+  condensedPlan,
+  isPlanReport,
   rate,
   reachableEngines,
   scratchDatabase,
+  withAutoExplain,
 } from './support.ts';
 
 const USAGE = `usage: tsx bench/scale.ts [--events 10M] [--engines duckdb,postgres] [--out FILE] [--keep DIR] [--explain] [--quick]`;
@@ -165,10 +169,11 @@ function planOf(events: number): Plan {
     otherLoaded: Math.round(events / 10),
     fresh: paired,
     milestones: MILESTONES.map((share) => (share === 1 ? events : chunks(events * share))),
-    // The window after the load is part of the time axis, so every event is older than DATA_END.
+    // The window after the load is part of the time axis, so every event is older than DATA_END; so is
+    // the chunk that --explain writes last (explainWrites()).
     main: new ScannerFeed({
       tenantId: TENANT,
-      events: events + window + PAIRED_ROUNDS * paired,
+      events: events + window + PAIRED_ROUNDS * paired + CHUNK,
       offices: OFFICES,
       seed: 20261130,
     }),
@@ -755,6 +760,52 @@ async function explainReads(store: Store, config: Config, plan: Plan): Promise<E
   return plans;
 }
 
+/**
+ * With --explain on PostgreSQL, after everything measured: auto_explain's reports (withAutoExplain()) of the
+ * statements of one chunk of the feed's next events into the full store, of the feed's first chunk into an
+ * empty store, and of one chunk of late events into the full store: the buffers each statement reads and
+ * the WAL it writes show what the full store costs a write more than the empty one.
+ */
+async function explainWrites(database: DatabaseConfig, plan: Plan): Promise<EngineResult['plans']> {
+  const reports: string[] = [];
+  const explaining = (config: DatabaseConfig) =>
+    openStore(gatewayConfig({ ...config, postgresUrl: withAutoExplain(config.postgresUrl ?? '') }).database, {
+      onNotice: ({ message }) => isPlanReport(message) && reports.push(message),
+    });
+  const written = async (operation: string, target: Store, events: readonly unknown[]) => {
+    reports.length = 0;
+    await ingestChunk(target, TENANT, events);
+    return { operation, sql: '', parameters: [], plan: reports.map(condensedPlan).join('\n\n') };
+  };
+  const first = <T>(chunks: Iterable<T>) => chunks[Symbol.iterator]().next().value as T;
+  // The feed's last chunk, which nothing else writes.
+  const next = plan.main.spec.events - CHUNK;
+  // The late events the run wrote, then one chunk more.
+  const late = [...plan.main.lateChunks(plan.window + CHUNK, CHUNK)].at(-1) ?? [];
+  const full = await explaining(database);
+  const scratch = await scratchDatabase('postgres');
+  const empty = await explaining(scratch.config);
+  try {
+    await migrateToLatest(empty);
+    return [
+      await written(
+        'write: the next chunk into the full store',
+        full,
+        first(plan.main.chunks(next, next + CHUNK, CHUNK)),
+      ),
+      await written(
+        'write: the first chunk into an empty store',
+        empty,
+        first(plan.main.chunks(0, CHUNK, CHUNK)),
+      ),
+      await written('write: a chunk of late events into the full store', full, late),
+    ];
+  } finally {
+    await Promise.all([full.close(), empty.close()]);
+    await scratch.drop();
+  }
+}
+
 function tellParent(message: ChildMessage): Promise<void> {
   return new Promise((resolve, reject) =>
     process.send?.(message, undefined, {}, (error) => (error ? reject(error) : resolve())),
@@ -807,6 +858,7 @@ async function runEngine(engine: Engine, options: Options): Promise<void> {
       );
     const plans = options.explain ? await explainReads(store, config, plan) : [];
     await store.close();
+    if (options.explain && engine === 'postgres') plans.push(...(await explainWrites(database.config, plan)));
 
     await tellParent({
       kind: 'result',
@@ -1111,8 +1163,8 @@ function explainReport(results: readonly EngineResult[]): string {
       result.plans.map((p) =>
         [
           `== ${result.engine}: ${p.operation}`,
-          p.sql,
-          `parameters: ${JSON.stringify(p.parameters)}`,
+          // A write's reports name their statements.
+          ...(p.sql ? [p.sql, `parameters: ${JSON.stringify(p.parameters)}`] : []),
           '',
           p.plan,
           '',

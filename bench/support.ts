@@ -84,3 +84,51 @@ export async function completionGroups(
   if (!busiest) return null;
   return { sized: groups.find((g) => g.open >= COMPLETION_OPEN) ?? busiest, busiest };
 }
+
+/**
+ * The PostgreSQL URL with the server's auto_explain module loaded in each session, reporting every
+ * statement of 1 ms or more, those of triggers included, to the client as a notice (StoreOptions.onNotice):
+ * its plan with the rows of each node, the shared buffers hit, read and written, and the WAL written. Per-node
+ * timing stays off, which keeps the overhead small. Loading the module per session takes a superuser.
+ */
+export function withAutoExplain(url: string): string {
+  const parsed = new URL(url);
+  const settings = [
+    'session_preload_libraries=auto_explain',
+    'auto_explain.log_min_duration=1',
+    'auto_explain.log_analyze=on',
+    'auto_explain.log_buffers=on',
+    'auto_explain.log_wal=on',
+    'auto_explain.log_timing=off',
+    'auto_explain.log_nested_statements=on',
+    'auto_explain.log_level=notice',
+  ];
+  const own = parsed.searchParams.get('options');
+  parsed.searchParams.set('options', [own, ...settings.map((s) => `-c ${s}`)].filter(Boolean).join(' '));
+  return parsed.toString();
+}
+
+/** Whether a notice is a report of auto_explain. */
+export const isPlanReport = (message: string) => message.startsWith('duration:');
+
+/**
+ * A report of auto_explain, shorter: its duration, the statement's first 160 characters on one line, and
+ * of the plan the nodes with their rows, the tuples an upsert wrote, the buffers and the WAL.
+ */
+export function condensedPlan(report: string): string {
+  const [first = '', ...lines] = report.split('\n');
+  // The statement runs from "Query Text:" to the plan's first node, the first line with its cost.
+  const root = lines.findIndex((line) => /\(cost=[\d.]+\.\.[\d.]+ rows=/.test(line));
+  const statement = lines
+    .slice(0, root)
+    .join(' ')
+    .replace(/^\s*Query Text:/, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 160);
+  const kept = lines
+    .slice(root)
+    .filter((line) => /\(cost=|Buffers:|WAL:|Tuples Inserted|Conflicting Tuples|Trigger /.test(line))
+    .map((line) => line.replace(/ {2}\(cost=[^)]*\)/, ''));
+  return [`${first.replace(/\s+plan:$/, '')}  ${statement}`, ...kept].join('\n');
+}

@@ -1,6 +1,8 @@
 /**
- * bench:scale end to end at 200k events on both engines: it finishes and its report has every section and a
- * number for every figure. Times are not checked: this machine is shared, and a missed target is a finding.
+ * bench:scale end to end at 200k events on both engines, with --explain: it finishes, its report has every
+ * section and a number for every figure, and its plans file has each read's plans on both engines and the
+ * write reports on PostgreSQL. Times are not checked: this machine is shared, and a missed target is a
+ * finding.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,6 +40,11 @@ const READS = [
   'exposure + 20 events',
   'exposures, 20 pages of 50',
 ];
+const WRITES = [
+  'write: the next chunk into the full store',
+  'write: the first chunk into an empty store',
+  'write: a chunk of late events into the full store',
+];
 const NUMBER = /^\d[\d,]*(\.\d+)?\b/;
 const VERDICT = /^(met|MISSED)$/;
 // Its processes use about 3 minutes of CPU; on a 2-core machine shared with other builds it has taken 14.
@@ -51,7 +58,7 @@ it(
   async () => {
     const out = path.join(dir, 'scale.txt');
     // PostgreSQL named in --engines must answer, or the run fails: it is never left out quietly.
-    const args = ['--events', '200k', '--engines', ENGINES.join(','), '--quick', '--out', out];
+    const args = ['--events', '200k', '--engines', ENGINES.join(','), '--quick', '--explain', '--out', out];
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
@@ -81,6 +88,21 @@ it(
         }
         expect(verdictOne, `${engine}: ${read}`).toMatch(VERDICT);
       }
+    }
+
+    const plans = fs.readFileSync(path.join(dir, 'scale-explain.txt'), 'utf8').split(/^== /m);
+    for (const engine of ENGINES) {
+      for (const read of READS) {
+        const plan = plans.find((p) => p.startsWith(`${engine}: ${read}\n`));
+        expect(plan, `${engine}: the plan of ${read}`).toMatch(
+          engine === 'duckdb' ? /Total Time/ : /Execution Time/,
+        );
+      }
+    }
+    for (const write of WRITES) {
+      const report = plans.find((p) => p.startsWith(`postgres: ${write}\n`));
+      // auto_explain's report of the log's insert, with the WAL it wrote.
+      expect(report, `postgres: ${write}`).toMatch(/Insert on exposure_events[\s\S]*?WAL: records=\d+/);
     }
   },
   RUN_MS + 10_000,
