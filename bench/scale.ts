@@ -465,6 +465,8 @@ interface FreshIngest {
   rate: number;
   /** Of the whole process, the store's opening and closing (a DuckDB checkpoint) included. */
   peakRssMb: number;
+  /** DuckDB: what its buffer manager held after the last chunk (see duckDbMemory()). */
+  memory: EngineResult['memory'];
 }
 
 type ChildMessage =
@@ -924,10 +926,12 @@ async function runFreshIngest(options: Options): Promise<void> {
   if (!database) throw new Error(`${FRESH_DATABASE_ENV} is not set`);
   const store = await openStore(gatewayConfig(database).database);
   let elapsed = 0;
+  let memory: EngineResult['memory'];
   try {
     await migrateToLatest(store);
     for (const chunk of plan.other.chunks(plan.otherLoaded, plan.otherLoaded + plan.fresh, CHUNK))
       elapsed += await ingestChunk(store, OTHER_TENANT, chunk);
+    memory = await duckDbMemory(store);
   } finally {
     await store.close();
   }
@@ -937,6 +941,7 @@ async function runFreshIngest(options: Options): Promise<void> {
       events: plan.fresh,
       rate: (plan.fresh / elapsed) * 1000,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      memory,
     },
   });
   process.disconnect?.();
@@ -1082,6 +1087,16 @@ function engineReport(result: EngineResult & { reads: ReadResult[] }, plan: Plan
           `< ${TARGETS.peakRssMb} MB`,
           verdict(result.fresh.peakRssMb < TARGETS.peakRssMb),
         ],
+        ...(result.fresh.memory.length > 0
+          ? [
+              [
+                'DuckDB memory of that new process after its last chunk (duckdb_memory())',
+                result.fresh.memory.map((m) => `${m.tag} ${mb(m.bytes)}`).join(', '),
+                '',
+                '',
+              ],
+            ]
+          : []),
         [
           'peak RSS of the loading process (every event above, then the reads)',
           `${result.peakRssMb.toFixed(0)} MB`,

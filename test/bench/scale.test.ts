@@ -79,6 +79,11 @@ it(
         expect(row[1], `${engine}: ${label}`).toMatch(NUMBER);
         if (targeted) expect(row[3], `${engine}: ${label}`).toMatch(VERDICT);
       }
+      if (engine === 'duckdb') {
+        // What DuckDB held in each process, by tag: the indexes are always among it.
+        for (const label of ['DuckDB memory after the late events', 'DuckDB memory of that new process'])
+          expect(cells(section!, label)[1], label).toMatch(/ART_INDEX \d/);
+      }
       for (const read of READS) {
         const [, p50One, p99One, , verdictOne, p50Eight, p99Eight] = cells(section!, read);
         for (const figure of [p50One, p99One, p50Eight, p99Eight]) {
