@@ -162,11 +162,12 @@ function planOf(events: number): Plan {
   const chunks = (n: number) => Math.floor(n / CHUNK) * CHUNK;
   const window = Math.min(WINDOW, chunks(events / 10));
   const paired = Math.min(PAIRED_EVENTS, window);
+  const otherLoaded = Math.round(events / 10);
   return {
     events,
     window,
     paired,
-    otherLoaded: Math.round(events / 10),
+    otherLoaded,
     fresh: paired,
     milestones: MILESTONES.map((share) => (share === 1 ? events : chunks(events * share))),
     // The window after the load is part of the time axis, so every event is older than DATA_END; so is
@@ -179,7 +180,7 @@ function planOf(events: number): Plan {
     }),
     other: new ScannerFeed({
       tenantId: OTHER_TENANT,
-      events: Math.round(events / 10) + paired,
+      events: otherLoaded + paired,
       offices: OFFICES,
       seed: 7,
     }),
@@ -779,9 +780,7 @@ async function explainWrites(database: DatabaseConfig, plan: Plan): Promise<Engi
     await ingestChunk(target, TENANT, events);
     return { operation, sql: '', parameters: [], plan: reports.map(condensedPlan).join('\n\n') };
   };
-  const first = <T>(chunks: Iterable<T>) => chunks[Symbol.iterator]().next().value as T;
-  // The feed's last chunk, which nothing else writes.
-  const next = plan.main.spec.events - CHUNK;
+  const eventsFrom = (from: number) => Array.from({ length: CHUNK }, (_, i) => plan.main.event(from + i));
   // The late events the run wrote, then one chunk more.
   const late = [...plan.main.lateChunks(plan.window + CHUNK, CHUNK)].at(-1) ?? [];
   const full = await explaining(database);
@@ -790,16 +789,13 @@ async function explainWrites(database: DatabaseConfig, plan: Plan): Promise<Engi
   try {
     await migrateToLatest(empty);
     return [
+      // The feed's last chunk, which nothing else writes.
       await written(
         'write: the next chunk into the full store',
         full,
-        first(plan.main.chunks(next, next + CHUNK, CHUNK)),
+        eventsFrom(plan.main.spec.events - CHUNK),
       ),
-      await written(
-        'write: the first chunk into an empty store',
-        empty,
-        first(plan.main.chunks(0, CHUNK, CHUNK)),
-      ),
+      await written('write: the first chunk into an empty store', empty, eventsFrom(0)),
       await written('write: a chunk of late events into the full store', full, late),
     ];
   } finally {
