@@ -92,11 +92,16 @@ export async function listen(
   );
   const server = http.createServer((request, response) => {
     if (!takesATurn(request)) return void gateway(request, response);
-    // The client's going away ends its wait in the queue, or its turn.
+    // The client's going away ends its wait in the queue, or its turn. An answered request has nothing
+    // left to abandon, and an abort costs an AbortError with its stack on every request.
     const gone = new AbortController();
-    response.once('close', () => gone.abort());
+    response.once('close', () => {
+      if (!response.writableEnded) gone.abort();
+    });
     void admission.enter(gone.signal).then((end) => {
       if (!end) {
+        // A client that went away while it waited was not refused: there is no one to answer.
+        if (gone.signal.aborted) return;
         metrics.overloaded();
         return overloaded(response);
       }

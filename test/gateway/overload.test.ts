@@ -124,6 +124,20 @@ for (const engine of ENGINES) {
       expect(await held.response).toMatch(/^HTTP\/1\.1 200 OK/);
     });
 
+    it('gives up the place of a client that goes away, in the queue or in flight', async () => {
+      const url = await start({ REQUESTS_MAX_IN_FLIGHT: '1', REQUESTS_MAX_QUEUED: '1' });
+      const first = heldRequest(url, token, QUERY);
+      await expect.poll(() => admission(url)).toMatchObject({ inFlight: 1, queued: 0 });
+      const second = heldRequest(url, token, QUERY);
+      await expect.poll(() => admission(url)).toMatchObject({ inFlight: 1, queued: 1 });
+      second.abandon();
+      // Not counted as refused: nobody is left to answer.
+      await expect.poll(() => admission(url)).toMatchObject({ inFlight: 1, queued: 0, overloaded: 0 });
+      first.abandon();
+      await expect.poll(() => admission(url)).toMatchObject({ inFlight: 0, queued: 0, overloaded: 0 });
+      expect((await ask(url)).status).toBe(200);
+    });
+
     it('answers a burst far over its bounds at once, queues only its bound, then serves again', async () => {
       const url = await start({ REQUESTS_MAX_IN_FLIGHT: '4', REQUESTS_MAX_QUEUED: '16' });
       const held = Array.from({ length: 4 }, () => heldRequest(url, token, QUERY));

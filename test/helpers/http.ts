@@ -23,5 +23,5 @@ export function heldRequest(url: string, token: string, body: string) {
   });
   const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(response)));
   // write, not end: a client that half-closes its socket has its request aborted by node:http.
-  return { finish: () => socket.write(body), response: closed };
+  return { finish: () => socket.write(body), abandon: () => socket.destroy(), response: closed };
 }
