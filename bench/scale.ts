@@ -1011,6 +1011,12 @@ function table(header: readonly string[], rows: readonly (readonly (string | num
   return [row(header), row(header.map(() => '---')), ...rows.map(row)];
 }
 
+/** The row of what DuckDB held (duckdb_memory()), by tag; none on PostgreSQL. */
+function memoryRow(label: string, memory: EngineResult['memory']): string[][] {
+  if (memory.length === 0) return [];
+  return [[`${label} (duckdb_memory())`, memory.map((m) => `${m.tag} ${mb(m.bytes)}`).join(', '), '', '']];
+}
+
 function engineReport(result: EngineResult & { reads: ReadResult[] }, plan: Plan): string[] {
   const empty = result.windows[0]!.rate;
   const full = result.windows.at(-1)!.rate;
@@ -1083,32 +1089,14 @@ function engineReport(result: EngineResult & { reads: ReadResult[] }, plan: Plan
           `< ${TARGETS.peakRssMb} MB`,
           verdict(result.fresh.peakRssMb < TARGETS.peakRssMb),
         ],
-        ...(result.fresh.memory.length > 0
-          ? [
-              [
-                'DuckDB memory of that new process after its last chunk (duckdb_memory())',
-                result.fresh.memory.map((m) => `${m.tag} ${mb(m.bytes)}`).join(', '),
-                '',
-                '',
-              ],
-            ]
-          : []),
+        ...memoryRow('DuckDB memory of that new process after its last chunk', result.fresh.memory),
         [
           'peak RSS of the loading process (every event above, then the reads)',
           `${result.peakRssMb.toFixed(0)} MB`,
           '',
           '',
         ],
-        ...(result.memory.length > 0
-          ? [
-              [
-                'DuckDB memory after the late events (duckdb_memory())',
-                result.memory.map((m) => `${m.tag} ${mb(m.bytes)}`).join(', '),
-                '',
-                '',
-              ],
-            ]
-          : []),
+        ...memoryRow('DuckDB memory after the late events', result.memory),
       ],
     ),
     '',
